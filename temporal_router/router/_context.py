@@ -1,0 +1,325 @@
+"""The per-dispatch context handed to middleware, handlers and pipeline hooks."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import decimal
+import enum
+import functools
+import types
+import typing
+import uuid
+from collections.abc import Mapping
+from typing import Any, Generic, NoReturn, TypeVar
+
+from pydantic import BaseModel
+
+from ._definition import WorkflowDefinition
+from ._errors import ContextKeyNotSetError, DomainErrorSignal, ReadOnlyContextError
+from ._types import Command, Event, Workflow
+
+__all__ = ["Context", "ContextKey", "ReadonlyContext", "copy_model", "create_key"]
+
+T = TypeVar("T")
+
+_MISSING: Any = object()
+
+_IMMUTABLE_LEAVES: frozenset[Any] = frozenset(
+    {
+        str,
+        int,
+        float,
+        bool,
+        bytes,
+        type(None),
+        _dt.datetime,
+        _dt.date,
+        _dt.time,
+        _dt.timedelta,
+        decimal.Decimal,
+        uuid.UUID,
+    }
+)
+
+
+def _is_immutable_annotation(annotation: Any) -> bool:
+    if annotation in _IMMUTABLE_LEAVES:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return True
+    if origin is typing.Annotated:
+        return _is_immutable_annotation(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return all(_is_immutable_annotation(a) for a in typing.get_args(annotation))
+    return False
+
+
+@functools.cache
+def _is_flat(schema: type[BaseModel]) -> bool:
+    return all(_is_immutable_annotation(f.annotation) for f in schema.model_fields.values())
+
+
+def copy_model(model: BaseModel) -> BaseModel:
+    """An independent copy of ``model``: shallow when every field is immutable, else deep."""
+    return model.model_copy(deep=not _is_flat(type(model)))
+
+
+@dataclasses.dataclass(frozen=True, eq=False, slots=True)
+class ContextKey(Generic[T]):
+    """A typed slot for per-dispatch values; two keys with the same name are distinct.
+
+    Example::
+
+        USER: ContextKey[str] = create_key("user")
+        ctx.set(USER, "ada")
+        ctx.get(USER)  # "ada"
+    """
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"ContextKey({self.name!r})"
+
+
+def create_key(name: str) -> ContextKey[Any]:
+    """A new :class:`ContextKey`; ``name`` is only a label for error messages."""
+    return ContextKey(name)
+
+
+class Context:
+    """What middleware and handlers get for one dispatch.
+
+    Mutations (``update``, ``transition``, ``emit``) are provisional: they reach the result
+    only if the whole chain succeeds. ``data`` and ``workflow`` hand out copies, so nothing
+    user code does to them can change the caller's workflow.
+
+    Example::
+
+        @router.state("Todo").on("Start")
+        async def start(ctx: Context) -> None:
+            ctx.transition("Doing", {"title": ctx.data.title, "assignee": ctx.command.payload.assignee})
+            ctx.emit("Started", {"by": ctx.command.payload.assignee})
+    """
+
+    __slots__ = (
+        "_data",
+        "_data_is_input",
+        "_definition",
+        "_events",
+        "_input",
+        "_slots",
+        "_state",
+        "_workflow_copy",
+        "caller",
+        "command",
+        "deps",
+    )
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        workflow: Workflow,
+        command: Command,
+        deps: Any,
+        caller: Any = None,
+    ) -> None:
+        self._definition = definition
+        self._input = workflow
+        self._workflow_copy: Workflow | None = None
+        self._state = workflow.state
+        self._data = workflow.data
+        self._data_is_input = True
+        self._events: list[Event] = []
+        self._slots: dict[ContextKey[Any], Any] = {}
+        self.command = command
+        self.deps = deps
+        self.caller = caller
+
+    # -- reads ---------------------------------------------------------------------------
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow as it was when the dispatch started (a private copy)."""
+        if self._workflow_copy is None:
+            self._workflow_copy = dataclasses.replace(
+                self._input, data=copy_model(self._input.data)
+            )
+        return self._workflow_copy
+
+    @property
+    def state(self) -> str:
+        """The provisional state: the input state, or the target of the last transition."""
+        return self._state
+
+    @property
+    def data(self) -> Any:
+        """A fresh copy of the provisional data; change it through ``update``/``transition``."""
+        return copy_model(self._data)
+
+    @property
+    def events(self) -> list[Event]:
+        """A copy of the events emitted so far."""
+        return list(self._events)
+
+    # -- provisional mutations -------------------------------------------------------------
+
+    def update(
+        self, fields: Mapping[str, Any] | BaseModel | None = None, /, **changes: Any
+    ) -> None:
+        """Merge ``fields`` into the data and validate against the provisional state.
+
+        Raises:
+            ValidationError: the merged data does not fit (source ``state``).
+        """
+        merged = self._data.model_dump(by_alias=True)
+        if isinstance(fields, BaseModel):
+            merged.update(fields.model_dump(by_alias=True, exclude_unset=True))
+        elif fields is not None:
+            merged.update(fields)
+        merged.update(changes)
+        self._data = self._definition.validate("state", self._state, merged, source="state")
+        self._data_is_input = False
+
+    def transition(self, state: str, data: Mapping[str, Any] | BaseModel | None = None) -> None:
+        """Move to ``state`` with ``data`` replacing the current data entirely.
+
+        Raises:
+            UnknownNameError: ``state`` is not declared (category ``unexpected``).
+            ValidationError: ``data`` does not fit ``state`` (source ``transition``).
+        """
+        self._data = self._definition.validate("state", state, data, source="transition")
+        self._state = state
+        self._data_is_input = False
+
+    def emit(self, type: str, data: Mapping[str, Any] | BaseModel | None = None) -> None:
+        """Record event ``type`` with validated ``data``.
+
+        Raises:
+            UnknownNameError: ``type`` is not declared (category ``unexpected``).
+            ValidationError: ``data`` does not fit (source ``event``).
+        """
+        parsed = self._definition.validate("event", type, data, source="event")
+        self._events.append(Event(type, parsed))
+
+    def error(self, code: str, data: Mapping[str, Any] | BaseModel | None = None) -> NoReturn:
+        """Reject the command with domain error ``code``; code after this does not run.
+
+        Raises:
+            DomainErrorSignal: always, with the validated data (category ``domain``).
+            UnknownNameError: ``code`` is not declared (category ``unexpected``).
+            ValidationError: ``data`` does not fit (source ``error``).
+        """
+        parsed = self._definition.validate("error", code, data, source="error")
+        raise DomainErrorSignal(code, parsed)
+
+    # -- context keys ----------------------------------------------------------------------
+
+    def set(self, key: ContextKey[T], value: T) -> None:
+        """Store ``value`` under ``key`` for the rest of this dispatch."""
+        self._slots[key] = value
+
+    def get(self, key: ContextKey[T]) -> T:
+        """The value under ``key``; raises :class:`ContextKeyNotSetError` if never set."""
+        value = self._slots.get(key, _MISSING)
+        if value is _MISSING:
+            raise ContextKeyNotSetError(f"Context key not set: {key.name}")
+        return typing.cast(T, value)
+
+    def get_or_none(self, key: ContextKey[T]) -> T | None:
+        """The value under ``key``, or ``None`` if never set."""
+        return typing.cast("T | None", self._slots.get(key))
+
+    # -- for the router ------------------------------------------------------------------
+
+    def result_workflow(self, now: _dt.datetime) -> Workflow:
+        """The workflow a successful dispatch returns; never shares data with the input."""
+        data = copy_model(self._data) if self._data_is_input else self._data
+        src = self._input
+        return Workflow(src.id, src.definition_name, self._state, data, src.created_at, now)
+
+    def result_events(self) -> list[Event]:
+        """The events a successful dispatch returns."""
+        return list(self._events)
+
+
+class ReadonlyContext:
+    """The view of a :class:`Context` that pipeline hooks get: reads and keys, no mutation.
+
+    Calling ``update``, ``transition``, ``emit`` or ``error`` raises
+    :class:`ReadOnlyContextError` (which the hook guard reports to ``on_hook_error``).
+    """
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    @property
+    def command(self) -> Command:
+        """The validated command."""
+        return self._ctx.command
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow as it was when the dispatch started."""
+        return self._ctx.workflow
+
+    @property
+    def deps(self) -> Any:
+        """The dependencies."""
+        return self._ctx.deps
+
+    @property
+    def caller(self) -> Any:
+        """The caller context the adapter attached, if any."""
+        return self._ctx.caller
+
+    @property
+    def state(self) -> str:
+        """The provisional state."""
+        return self._ctx.state
+
+    @property
+    def data(self) -> Any:
+        """A copy of the provisional data."""
+        return self._ctx.data
+
+    @property
+    def events(self) -> list[Event]:
+        """A copy of the events emitted so far."""
+        return self._ctx.events
+
+    def set(self, key: ContextKey[T], value: T) -> None:
+        """Store ``value`` under ``key``."""
+        self._ctx.set(key, value)
+
+    def get(self, key: ContextKey[T]) -> T:
+        """The value under ``key``."""
+        return self._ctx.get(key)
+
+    def get_or_none(self, key: ContextKey[T]) -> T | None:
+        """The value under ``key``, or ``None``."""
+        return self._ctx.get_or_none(key)
+
+    def _refuse(self, name: str) -> NoReturn:
+        raise ReadOnlyContextError(f"lifecycle hooks get a read-only context: {name}() is refused")
+
+    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: hooks observe, they do not mutate."""
+        self._refuse("update")
+
+    def transition(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: hooks observe, they do not mutate."""
+        self._refuse("transition")
+
+    def emit(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: hooks observe, they do not mutate."""
+        self._refuse("emit")
+
+    def error(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """Refused: hooks observe, they do not mutate."""
+        self._refuse("error")

@@ -1,0 +1,579 @@
+"""The command router: handlers per state and command, middleware, lifecycle hooks, plugins.
+
+Chain order, outermost first (fixed, and pinned by ``tests/router/test_middleware.py``)::
+
+    global middleware  ->  state middleware  ->  inline middleware  ->  handler
+
+Global middleware runs in ``use()`` order (merged routers and plugins included). State
+middleware is the single-state builder's, then the multi-state builder's, and is skipped for
+wildcard handlers. Routes are resolved and their chains assembled once per
+``(state, command)`` and cached until the next registration.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
+
+from ._compose import is_awaitable, run_chain
+from ._context import Context, ReadonlyContext
+from ._definition import WorkflowDefinition, utc_now
+from ._deps import wrap_deps as wrap_deps_
+from ._errors import (
+    ConfigurationError,
+    DependencyErrorSignal,
+    DomainErrorSignal,
+    UnknownNameError,
+    ValidationError,
+    issue_messages,
+)
+from ._plugin import is_plugin
+from ._types import (
+    CommandLike,
+    DependencyFailure,
+    DispatchResult,
+    DomainFailure,
+    PipelineError,
+    RouterFailure,
+    UnexpectedFailure,
+    ValidationFailure,
+    Workflow,
+)
+
+__all__ = [
+    "HOOK_EVENTS",
+    "Handler",
+    "HookEvent",
+    "Middleware",
+    "Next",
+    "Route",
+    "StateBuilder",
+    "WorkflowRouter",
+    "classify_error",
+]
+
+logger = logging.getLogger("temporal_router")
+
+HookEvent: TypeAlias = Literal[
+    "dispatch:start",
+    "dispatch:end",
+    "pipeline:start",
+    "pipeline:end",
+    "transition",
+    "error",
+    "event",
+]
+
+#: Each hook event and the arguments its callbacks receive, in order. A callback may accept
+#: fewer positional arguments; it gets the leading ones.
+HOOK_EVENTS: Final[dict[str, tuple[str, ...]]] = {
+    "dispatch:start": ("workflow", "command"),
+    "dispatch:end": ("workflow", "command", "result"),
+    "pipeline:start": ("ctx",),
+    "pipeline:end": ("ctx", "result"),
+    "transition": ("from_state", "to_state", "workflow"),
+    "error": ("error", "ctx"),
+    "event": ("event", "workflow"),
+}
+
+Next: TypeAlias = Callable[[], Awaitable[None]]
+Handler: TypeAlias = Callable[[Context], Any]
+Middleware: TypeAlias = Callable[[Context, Next], Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _describe(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _positional_capacity(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``fn`` accepts (None: any number, or unknowable)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    count = 0
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            return None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+def _check_callable(fn: object, role: str, arity: int, where: str) -> None:
+    if not callable(fn):
+        raise ConfigurationError(f"{where}: {role} must be callable, got {fn!r}")
+    try:
+        inspect.signature(fn).bind(*([None] * arity))
+    except TypeError as exc:
+        args = "(ctx)" if arity == 1 else "(ctx, next)"
+        raise ConfigurationError(
+            f"{where}: {role} {_describe(fn)} must accept {args}: {exc}"
+        ) from None
+    except ValueError:  # builtins without a signature: trust them
+        pass
+
+
+@dataclass(slots=True)
+class _Entry:
+    inline: tuple[Middleware, ...]
+    handler: Handler
+
+
+@dataclass(slots=True)
+class _Builder:
+    handlers: dict[str, _Entry] = field(default_factory=dict)
+    middleware: list[Middleware] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A resolved route: the middleware chain (outermost first) and the handler."""
+
+    state: str
+    command: str
+    kind: Literal["single", "multi", "wildcard"]
+    chain: tuple[Middleware, ...]
+    handler: Handler
+
+
+def _error_message(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def classify_error(exc: BaseException) -> PipelineError:
+    """Map an exception thrown out of the chain to its dispatch error category."""
+    if isinstance(exc, DomainErrorSignal):
+        return DomainFailure(exc.code, exc.data, f"Domain error: {exc.code}")
+    if isinstance(exc, ValidationError):
+        return ValidationFailure(exc.source, exc.issues, str(exc))
+    if isinstance(exc, DependencyErrorSignal):
+        return DependencyFailure(exc.name, exc.error, str(exc))
+    return UnexpectedFailure(exc, _error_message(exc))
+
+
+class StateBuilder:
+    """Registers handlers and middleware for one or more states.
+
+    Get one from :meth:`WorkflowRouter.state`. ``on(command, *fns)``: the last function is
+    the handler, earlier ones are inline middleware; with no functions it returns a
+    decorator. ``use(middleware)`` adds state middleware.
+
+    Example::
+
+        todo = router.state("Todo")
+        todo.use(audit)
+
+        @todo.on("Start")
+        async def start(ctx: Context) -> None: ...
+    """
+
+    def __init__(self, router: WorkflowRouter, states: Sequence[str], kind: str) -> None:
+        self._router = router
+        self._states = tuple(states)
+        self._kind = kind
+
+    def __repr__(self) -> str:
+        return f"StateBuilder({list(self._states)!r})"
+
+    @overload
+    def on(self, command: str) -> Callable[[F], F]: ...
+    @overload
+    def on(self, command: str, *fns: Callable[..., Any]) -> StateBuilder: ...
+    def on(self, command: str, *fns: Callable[..., Any]) -> StateBuilder | Callable[[F], F]:
+        """Register the handler (last of ``fns``) and inline middleware for ``command``."""
+        router = self._router
+        where = f"state({self._label()}).on({command!r})"
+        router._check_command(command, where)
+        if not fns:
+
+            def decorator(fn: F) -> F:
+                self.on(command, fn)
+                return fn
+
+            return decorator
+        entry = router._make_entry(fns, where)
+        for state in self._states:
+            router._builder(self._kind, state).handlers[command] = entry
+        router._changed()
+        return self
+
+    def use(self, middleware: Middleware) -> StateBuilder:
+        """Add state middleware; it applies to every handler matched in these states."""
+        _check_callable(middleware, "middleware", 2, f"state({self._label()}).use")
+        for state in self._states:
+            self._router._builder(self._kind, state).middleware.append(middleware)
+        self._router._changed()
+        return self
+
+    def _label(self) -> str:
+        return repr(self._states[0]) if self._kind == "single" else repr(list(self._states))
+
+
+class WorkflowRouter:
+    """Routes commands to handlers by (state, command), through middleware, with hooks.
+
+    Args:
+        definition: The workflow definition whose states and commands are routed.
+        deps: Dependencies injected as ``ctx.deps`` (wrapped, see ``wrap_deps``).
+        on_hook_error: Called with any exception a lifecycle hook raises. Default: log it.
+        wrap_deps: Wrap ``deps`` so that failures become category ``dependency``.
+
+    Example::
+
+        router = WorkflowRouter(tasks)
+
+        @router.state("Todo").on("Start")
+        def start(ctx: Context) -> None:
+            ctx.transition("Doing", {"assignee": ctx.command.payload.assignee})
+
+        result = await router.dispatch(wf, {"type": "Start", "payload": {"assignee": "ada"}})
+    """
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        deps: Any = None,
+        *,
+        on_hook_error: Callable[[BaseException], Any] | None = None,
+        wrap_deps: bool = True,
+    ) -> None:
+        if not isinstance(definition, WorkflowDefinition):
+            raise ConfigurationError(
+                f"WorkflowRouter needs a WorkflowDefinition (from define_workflow), got {definition!r}"
+            )
+        if on_hook_error is not None and not callable(on_hook_error):
+            raise ConfigurationError(f"on_hook_error must be callable, got {on_hook_error!r}")
+        self.definition = definition
+        self.deps = deps
+        self.on_hook_error = on_hook_error
+        self.wrap_deps = wrap_deps
+        self._single: dict[str, _Builder] = {}
+        self._multi: dict[str, _Builder] = {}
+        self._wildcards: dict[str, _Entry] = {}
+        self._global: list[Middleware] = []
+        self._hooks: dict[str, list[tuple[Callable[..., Any], int]]] = {e: [] for e in HOOK_EVENTS}
+        self._routes: dict[tuple[str, str], Route | None] = {}
+        self._ctx_deps = wrap_deps_(deps) if wrap_deps else deps
+
+    def __repr__(self) -> str:
+        return f"WorkflowRouter({self.definition.name!r})"
+
+    # -- registration ------------------------------------------------------------------
+
+    @overload
+    def state(self, names: str | Sequence[str]) -> StateBuilder: ...
+    @overload
+    def state(
+        self, names: str | Sequence[str], setup: Callable[[StateBuilder], Any]
+    ) -> WorkflowRouter: ...
+    def state(
+        self, names: str | Sequence[str], setup: Callable[[StateBuilder], Any] | None = None
+    ) -> StateBuilder | WorkflowRouter:
+        """The builder for state ``names`` (one name, or a list for shared handlers).
+
+        With ``setup``, calls ``setup(builder)`` once per state and returns the router.
+
+        Raises:
+            ConfigurationError: a name is not a declared state.
+        """
+        single = isinstance(names, str)
+        states: list[str] = [names] if isinstance(names, str) else list(names)
+        for state in states:
+            if not isinstance(state, str) or not self.definition.has_state(state):
+                raise ConfigurationError(
+                    f"state({state!r}): {self.definition.name!r} declares no such state "
+                    f"(declared: {', '.join(self.definition.states) or 'none'})"
+                )
+        kind = "single" if single else "multi"
+        if setup is None:
+            return StateBuilder(self, states, kind)
+        if not callable(setup):
+            raise ConfigurationError(f"state({names!r}, setup): setup must be callable")
+        for state in states:
+            setup(StateBuilder(self, [state], kind))
+        return self
+
+    @overload
+    def on(self, event: HookEvent, /) -> Callable[[F], F]: ...
+    @overload
+    def on(self, event: HookEvent, callback: Callable[..., Any], /) -> WorkflowRouter: ...
+    @overload
+    def on(self, event: Literal["*"], command: str, /) -> Callable[[F], F]: ...
+    @overload
+    def on(
+        self, event: Literal["*"], command: str, /, *fns: Callable[..., Any]
+    ) -> WorkflowRouter: ...
+    def on(self, event: str, /, *args: Any) -> WorkflowRouter | Callable[[F], F]:
+        """Register a lifecycle hook, or with ``"*"`` a wildcard handler for any state.
+
+        ``router.on("transition", fn)`` / ``@router.on("transition")``;
+        ``router.on("*", "Cancel", *middleware, handler)`` / ``@router.on("*", "Cancel")``.
+
+        Raises:
+            ConfigurationError: unknown hook event, undeclared command, or bad callable.
+        """
+        if event == "*":
+            return self._on_wildcard(args)
+        if event not in HOOK_EVENTS:
+            raise ConfigurationError(
+                f"Unknown event or state: {event!r}; hook events are {', '.join(HOOK_EVENTS)}, "
+                "and '*' registers a wildcard handler"
+            )
+        if not args:
+
+            def decorator(fn: F) -> F:
+                self.on(event, fn)  # type: ignore[call-overload]
+                return fn
+
+            return decorator
+        if len(args) != 1:
+            raise ConfigurationError(f"on({event!r}, ...) takes exactly one callback")
+        callback = args[0]
+        if not callable(callback):
+            raise ConfigurationError(f"on({event!r}): callback must be callable, got {callback!r}")
+        self._add_hook(event, callback)
+        return self
+
+    def use(self, item: WorkflowRouter | Callable[..., Any]) -> WorkflowRouter:
+        """Merge a router, apply a plugin, or add global middleware ``(ctx, next)``.
+
+        Raises:
+            ConfigurationError: a router for another definition, an async plugin, or a
+                middleware that cannot take ``(ctx, next)``.
+        """
+        if isinstance(item, WorkflowRouter):
+            self._merge(item)
+        elif is_plugin(item):
+            outcome = item(self)
+            if inspect.isawaitable(outcome):
+                if inspect.iscoroutine(outcome):
+                    outcome.close()
+                raise ConfigurationError(
+                    f"plugin {_describe(item)} returned an awaitable: plugins run synchronously"
+                )
+        else:
+            _check_callable(item, "middleware", 2, "use")
+            self._global.append(item)
+            self._changed()
+        return self
+
+    def _on_wildcard(self, args: Sequence[Any]) -> WorkflowRouter | Callable[[F], F]:
+        if not args:
+            raise ConfigurationError("on('*', command, ...) needs a command name")
+        command, fns = args[0], tuple(args[1:])
+        where = f"on('*', {command!r})"
+        self._check_command(command, where)
+        if not fns:
+
+            def decorator(fn: F) -> F:
+                self._on_wildcard((command, fn))
+                return fn
+
+            return decorator
+        self._wildcards[command] = self._make_entry(fns, where)
+        self._changed()
+        return self
+
+    def _add_hook(self, event: str, callback: Callable[..., Any]) -> None:
+        wanted = len(HOOK_EVENTS[event])
+        capacity = _positional_capacity(callback)
+        self._hooks[event].append((callback, wanted if capacity is None else min(capacity, wanted)))
+
+    def _check_command(self, command: object, where: str) -> None:
+        if not isinstance(command, str) or not self.definition.has_command(command):
+            raise ConfigurationError(
+                f"{where}: {self.definition.name!r} declares no command {command!r} "
+                f"(declared: {', '.join(self.definition.commands) or 'none'})"
+            )
+
+    def _make_entry(self, fns: Sequence[Callable[..., Any]], where: str) -> _Entry:
+        *inline, handler = fns
+        for mw in inline:
+            _check_callable(mw, "inline middleware", 2, where)
+        _check_callable(handler, "handler", 1, where)
+        return _Entry(tuple(inline), handler)
+
+    def _builder(self, kind: str, state: str) -> _Builder:
+        table = self._single if kind == "single" else self._multi
+        builder = table.get(state)
+        if builder is None:
+            builder = table[state] = _Builder()
+        return builder
+
+    def _changed(self) -> None:
+        self._routes.clear()
+
+    def _merge(self, child: WorkflowRouter) -> None:
+        if child.definition is not self.definition:
+            raise ConfigurationError(
+                f"Cannot merge router for '{child.definition.name}' into router for "
+                f"'{self.definition.name}': definition mismatch"
+            )
+        self._global.extend(child._global)
+        for kind, table in (("single", child._single), ("multi", child._multi)):
+            for state, theirs in table.items():
+                ours = self._builder(kind, state)
+                for command, entry in theirs.handlers.items():
+                    ours.handlers.setdefault(command, entry)
+                ours.middleware.extend(theirs.middleware)
+        for command, entry in child._wildcards.items():
+            self._wildcards.setdefault(command, entry)
+        for event, callbacks in child._hooks.items():
+            self._hooks[event].extend(callbacks)
+        self._changed()
+
+    # -- introspection ---------------------------------------------------------------------
+
+    def resolve(self, state: str, command: str) -> Route | None:
+        """The route dispatch would take for ``command`` in ``state``, or None."""
+        key = (state, command)
+        try:
+            return self._routes[key]
+        except KeyError:
+            pass
+        route = self._build_route(state, command)
+        self._routes[key] = route
+        return route
+
+    def routes(self) -> list[Route]:
+        """Every (state, command) pair that has a handler, in definition order."""
+        return [
+            route
+            for state in self.definition.states
+            for command in self.definition.commands
+            if (route := self.resolve(state, command)) is not None
+        ]
+
+    def hooks(self, event: HookEvent) -> list[Callable[..., Any]]:
+        """The callbacks registered for ``event``, in call order."""
+        return [cb for cb, _ in self._hooks[event]]
+
+    def _build_route(self, state: str, command: str) -> Route | None:
+        single, multi = self._single.get(state), self._multi.get(state)
+        state_mw: list[Middleware] = []
+        for builder in (single, multi):
+            if builder is not None:
+                state_mw.extend(builder.middleware)
+        if single is not None and command in single.handlers:
+            kind: Literal["single", "multi", "wildcard"] = "single"
+            entry = single.handlers[command]
+        elif multi is not None and command in multi.handlers:
+            kind, entry = "multi", multi.handlers[command]
+        elif command in self._wildcards:
+            kind, entry, state_mw = "wildcard", self._wildcards[command], []
+        else:
+            return None
+        chain = (*self._global, *state_mw, *entry.inline)
+        return Route(state, command, kind, chain, entry.handler)
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    async def dispatch(
+        self,
+        workflow: Workflow,
+        command: CommandLike,
+        *,
+        now: datetime | None = None,
+        caller: Any = None,
+    ) -> DispatchResult:
+        """Run ``command`` against ``workflow``. Never raises (cancellation excepted).
+
+        Args:
+            workflow: The current workflow; never modified.
+            command: A :class:`Command` or ``{"type": ..., "payload": {...}}``.
+            now: The time to stamp as ``updated_at`` (workflow code passes
+                ``temporalio.workflow.now()``); default: the wall clock.
+            caller: Caller context exposed as ``ctx.caller`` (set by the Temporal adapter).
+        """
+        await self._emit("dispatch:start", (workflow, command))
+        result: DispatchResult | None = None
+        try:
+            result = await self._pipeline(workflow, command, now, caller)
+        except Exception as exc:
+            result = DispatchResult.failure(UnexpectedFailure(exc, _error_message(exc)))
+        except BaseException as exc:
+            # Cancellation propagates, but observers still see the dispatch end.
+            await self._emit(
+                "dispatch:end",
+                (
+                    workflow,
+                    command,
+                    DispatchResult.failure(UnexpectedFailure(exc, _error_message(exc))),
+                ),
+            )
+            raise
+        await self._emit("dispatch:end", (workflow, command, result))
+        return result
+
+    async def _pipeline(
+        self, workflow: Workflow, raw: CommandLike, now: datetime | None, caller: Any
+    ) -> DispatchResult:
+        definition = self.definition
+        if not definition.has_state(workflow.state):
+            return DispatchResult.failure(
+                RouterFailure("UNKNOWN_STATE", f"Unknown state: {workflow.state}")
+            )
+        try:
+            command = definition.parse_command(raw)
+        except UnknownNameError as exc:
+            return DispatchResult.failure(RouterFailure("UNKNOWN_COMMAND", str(exc)))
+        except ValidationError as exc:
+            message = f"Invalid command payload: {issue_messages(exc.issues)}"
+            return DispatchResult.failure(ValidationFailure("command", exc.issues, message))
+        route = self.resolve(workflow.state, command.type)
+        if route is None:
+            return DispatchResult.failure(
+                RouterFailure(
+                    "NO_HANDLER",
+                    f"No handler for command '{command.type}' in state '{workflow.state}'",
+                )
+            )
+        ctx = Context(definition, workflow, command, self._ctx_deps, caller)
+        view = ReadonlyContext(ctx)
+        await self._emit("pipeline:start", (view,))
+        try:
+            await run_chain(route.chain, route.handler, ctx)
+        except Exception as exc:
+            result = DispatchResult.failure(classify_error(exc))
+            await self._emit("error", (result.error, view))
+            await self._emit("pipeline:end", (view, result))
+            return result
+        new_workflow = ctx.result_workflow(now if now is not None else utc_now())
+        result = DispatchResult.success(new_workflow, ctx.result_events())
+        if new_workflow.state != workflow.state:
+            await self._emit("transition", (workflow.state, new_workflow.state, new_workflow))
+        for event in result.events:
+            await self._emit("event", (event, new_workflow))
+        await self._emit("pipeline:end", (view, result))
+        return result
+
+    async def _emit(self, event: str, args: tuple[Any, ...]) -> None:
+        callbacks = self._hooks[event]
+        if not callbacks:
+            return
+        for callback, arity in tuple(callbacks):
+            try:
+                out = callback(*args[:arity])
+                if is_awaitable(out):
+                    await out
+            except Exception as exc:
+                await self._report_hook_error(exc)
+
+    async def _report_hook_error(self, exc: Exception) -> None:
+        if self.on_hook_error is None:
+            logger.error("lifecycle hook failed", exc_info=exc)
+            return
+        try:
+            out = self.on_hook_error(exc)
+            if is_awaitable(out):
+                await out
+        except Exception:
+            # The error reporter itself failed: dispatch must still never raise.
+            logger.exception("on_hook_error raised while reporting a hook failure")
