@@ -1,0 +1,2 @@
+"""temporal_router.otel"""
+__all__: list[str] = []

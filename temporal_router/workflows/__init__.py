@@ -1,0 +1,2 @@
+"""temporal_router.workflows"""
+__all__: list[str] = []
