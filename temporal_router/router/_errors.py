@@ -18,6 +18,7 @@ registration time (``ConfigurationError``), and what the adapter raises outside 
     ├── DependencyErrorSignal       a wrapped dependency failed             -> category "dependency"
     ├── MigrationError              a snapshot migration step failed
     ├── ConcurrencyConflictError    an optimistic version check failed
+    ├── RemoteError                 an exception raised on a worker, rebuilt on the client
     └── HookError                   (adapter) a durable hook went wrong
         ├── HookTargetError         the hook target is the caller itself, closed or unknown
         ├── HookFailed              the hooked workflow failed for good
@@ -44,6 +45,7 @@ __all__ = [
     "MigrationError",
     "NextCalledTwiceError",
     "ReadOnlyContextError",
+    "RemoteError",
     "RouterError",
     "UnknownNameError",
     "ValidationError",
@@ -202,3 +204,15 @@ class HookTimeoutError(HookError, TimeoutError):
         self.signal_id = signal_id
         self.timeout_seconds = timeout_seconds
         super().__init__(f"No signal {signal_id!r} within {timeout_seconds:g}s")
+
+
+class RemoteError(RouterError):
+    """An exception raised on a Temporal worker, rebuilt on the client from its type name.
+
+    ``unexpected`` and ``dependency`` results that cross Temporal carry one of these as
+    ``error``: the original exception object stays on the worker.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        self.type_name = type_name
+        super().__init__(f"{type_name}: {message}" if message else type_name)
