@@ -60,6 +60,10 @@ def _is_immutable_annotation(annotation: Any) -> bool:
 
 @functools.cache
 def _is_flat(schema: type[BaseModel]) -> bool:
+    # Extra fields (``extra="allow"``) and private attributes hold values of any type, and a
+    # shallow copy would share them with the input.
+    if schema.model_config.get("extra") == "allow" or schema.__private_attributes__:
+        return False
     return all(_is_immutable_annotation(f.annotation) for f in schema.model_fields.values())
 
 

@@ -143,7 +143,10 @@ class Route:
 
 
 def _error_message(exc: BaseException) -> str:
-    text = str(exc)
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not break classification
+        text = ""
     return text if text else type(exc).__name__
 
 
@@ -321,7 +324,7 @@ class WorkflowRouter:
         """
         if event == "*":
             return self._on_wildcard(args)
-        if event not in HOOK_EVENTS:
+        if not isinstance(event, str) or event not in HOOK_EVENTS:
             raise ConfigurationError(
                 f"Unknown event or state: {event!r}; hook events are {', '.join(HOOK_EVENTS)}, "
                 "and '*' registers a wildcard handler"
