@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -94,8 +95,12 @@ def server(field: Any = PydanticUndefined, /) -> Any:
             card_token: str = server(Field(default=""))
             note: Annotated[str, server()] = ""
     """
-    info = field if isinstance(field, FieldInfo) else pydantic.Field(default=field)
-    info.metadata.append(_SERVER_ONLY)
+    if isinstance(field, FieldInfo):
+        info = copy.copy(field)  # never mark the caller's FieldInfo itself
+        info.metadata = [*field.metadata, _SERVER_ONLY]
+    else:
+        info = pydantic.Field(default=field)
+        info.metadata.append(_SERVER_ONLY)
     return info
 
 
@@ -148,9 +153,18 @@ def _client_schema(schema: type[BaseModel]) -> type[BaseModel]:
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             annotation = _client_schema(annotation)
-        default = info.default if info.default is not PydanticUndefined else ...
+        # Keep the aliases: client snapshots are keyed as serialize_for_client dumps them.
+        aliases: dict[str, Any] = {
+            "alias": info.alias,
+            "validation_alias": info.validation_alias,
+            "serialization_alias": info.serialization_alias,
+        }
         if info.default_factory is not None:
-            default = pydantic.Field(default_factory=info.default_factory)
+            default = pydantic.Field(default_factory=info.default_factory, **aliases)
+        elif info.default is not PydanticUndefined:
+            default = pydantic.Field(info.default, **aliases)
+        else:
+            default = pydantic.Field(..., **aliases)
         fields[name] = (annotation, default)
     return create_model(f"{schema.__name__}Client", __config__=ConfigDict(extra="forbid"), **fields)
 
