@@ -1,3 +1,12 @@
 """temporal-router on Temporal: the plugin, the client, hooks, interceptors and a dev server."""
 
-__all__: list[str] = []
+from ._client import EntityListing, RouterClient, Snapshot
+from ._plugin import PASSTHROUGH_MODULES, RouterPlugin
+
+__all__ = [
+    "PASSTHROUGH_MODULES",
+    "EntityListing",
+    "RouterClient",
+    "RouterPlugin",
+    "Snapshot",
+]

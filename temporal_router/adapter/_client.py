@@ -1,0 +1,303 @@
+"""``RouterClient``: create entities, dispatch commands, read and list them over Temporal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ..router import (
+    Command,
+    CommandLike,
+    ConfigurationError,
+    DispatchResult,
+    RouterFailure,
+    ValidationError,
+    ValidationFailure,
+    Workflow,
+    WorkflowDefinition,
+    WorkflowRouter,
+)
+from ..router._definition import dump_model
+from ..workflows._entity import (
+    DISPATCH_UPDATE,
+    REJECTION_TYPE,
+    ROUTER_DEFINITION,
+    ROUTER_STATE,
+    SNAPSHOT_QUERY,
+    start_search_attributes,
+)
+from ..workflows._messages import (
+    CreateSpec,
+    DispatchReply,
+    DispatchRequest,
+    EntityInput,
+    WireError,
+    reply_to_result,
+    wire_to_error,
+)
+
+__all__ = ["EntityListing", "RouterClient", "Snapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An entity as ``RouterClient.get`` reads it: the workflow plus its version."""
+
+    workflow: Workflow
+    version: int
+    model_version: int
+
+    @property
+    def id(self) -> str:
+        """The entity (workflow) id."""
+        return self.workflow.id
+
+    @property
+    def state(self) -> str:
+        """The current state."""
+        return self.workflow.state
+
+    @property
+    def data(self) -> Any:
+        """The validated data of the current state."""
+        return self.workflow.data
+
+    @property
+    def created_at(self) -> datetime:
+        """When the entity was created."""
+        return self.workflow.created_at
+
+    @property
+    def updated_at(self) -> datetime:
+        """When the last successful command was applied."""
+        return self.workflow.updated_at
+
+
+@dataclass(frozen=True, slots=True)
+class EntityListing:
+    """One entity as Temporal visibility lists it (visibility is eventually consistent)."""
+
+    id: str
+    state: str | None
+    definition_name: str | None
+    run_id: str | None
+    start_time: datetime | None
+
+
+def _as_create_spec(definition: WorkflowDefinition, create: Any) -> CreateSpec:
+    if isinstance(create, CreateSpec):
+        spec = create
+    elif isinstance(create, Mapping):
+        spec = CreateSpec(create["initial_state"], _as_dict(create.get("data", {})))
+    else:
+        raise TypeError(f"create= takes {{'initial_state': ..., 'data': ...}}, got {create!r}")
+    # Validate here so that bad data fails before anything is sent.
+    definition.validate("state", spec.initial_state, spec.data, source="state")
+    return spec
+
+
+def _as_dict(data: Any) -> dict[str, Any]:
+    if isinstance(data, BaseModel):
+        return dump_model(data)
+    return dict(data)
+
+
+class RouterClient:
+    """Talk to the entities of one router definition through a Temporal client.
+
+    Args:
+        client: A connected client (its plugins should include ``RouterPlugin`` so the data
+            converter matches the workers').
+        definition_or_router: The definition (or a router, for its definition).
+        task_queue: Where the entity workflows run.
+
+    Example::
+
+        orders = RouterClient(client, order_router, task_queue="orders")
+        await orders.create("o-1", initial_state="Placed", data={"total": 30})
+        result = await orders.dispatch("o-1", {"type": "Pay", "payload": {"amount": 30}})
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        definition_or_router: WorkflowDefinition | WorkflowRouter,
+        *,
+        task_queue: str,
+    ) -> None:
+        if isinstance(definition_or_router, WorkflowRouter):
+            definition = definition_or_router.definition
+        elif isinstance(definition_or_router, WorkflowDefinition):
+            definition = definition_or_router
+        else:
+            raise ConfigurationError(
+                f"RouterClient needs a WorkflowDefinition or WorkflowRouter, got {definition_or_router!r}"
+            )
+        if not task_queue:
+            raise ConfigurationError("RouterClient needs a task_queue")
+        self.client = client
+        self.definition = definition
+        self.task_queue = task_queue
+
+    @property
+    def workflow_type(self) -> str:
+        """The Temporal workflow type of the entities (the definition name)."""
+        return self.definition.name
+
+    async def create(self, id: str, *, initial_state: str, data: Any) -> Workflow:
+        """Start entity ``id`` in ``initial_state`` with ``data`` and return it.
+
+        Invalid data raises :class:`~temporal_router.ValidationError` before anything is
+        sent; an existing id raises ``temporalio.exceptions.WorkflowAlreadyStartedError``.
+        """
+        spec = _as_create_spec(self.definition, {"initial_state": initial_state, "data": data})
+        handle = await self.client.start_workflow(
+            self.workflow_type,
+            EntityInput(self.definition.name, create=spec),
+            id=id,
+            task_queue=self.task_queue,
+            search_attributes=start_search_attributes(self.definition.name, spec.initial_state),
+        )
+        snapshot = await handle.query(SNAPSHOT_QUERY, result_type=dict)
+        return self._restore(snapshot).workflow
+
+    async def dispatch(
+        self,
+        id: str,
+        command: CommandLike,
+        *,
+        command_id: str | None = None,
+        expected_version: int | None = None,
+        create: Mapping[str, Any] | CreateSpec | None = None,
+    ) -> DispatchResult:
+        """Send ``command`` to entity ``id`` and return the router's result.
+
+        Args:
+            command_id: Makes the command exactly-once: a retry with the same id returns
+                the first result and applies nothing again. Default: a fresh uuid4.
+            expected_version: Refuse (``router`` / ``VERSION_CONFLICT``) unless the entity
+                is at this version.
+            create: ``{"initial_state": ..., "data": ...}``: start the entity first if it
+                does not exist (update-with-start).
+
+        Business outcomes come back as a failed ``DispatchResult``: the categories of the
+        pure router, plus ``router`` codes ``NOT_FOUND`` (no such entity) and
+        ``VERSION_CONFLICT``. Infrastructure failures (server unreachable) raise.
+        """
+        try:
+            command_type, payload = _split_command(command)
+        except (TypeError, ValueError) as exc:
+            issue = {
+                "type": "command",
+                "loc": ("command",),
+                "msg": str(exc),
+                "input": repr(command),
+            }
+            return DispatchResult.failure(
+                ValidationFailure("command", [issue], f"Invalid command: {exc}")
+            )
+        request = DispatchRequest(command_type, payload, expected_version)
+        update_id = command_id or str(uuid.uuid4())
+        try:
+            if create is not None:
+                spec = _as_create_spec(self.definition, create)
+                operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+                    self.workflow_type,
+                    EntityInput(self.definition.name, create=spec),
+                    id=id,
+                    task_queue=self.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    search_attributes=start_search_attributes(
+                        self.definition.name, spec.initial_state
+                    ),
+                )
+                reply = await self.client.execute_update_with_start_workflow(
+                    DISPATCH_UPDATE,
+                    request,
+                    start_workflow_operation=operation,
+                    id=update_id,
+                    result_type=DispatchReply,
+                )
+            else:
+                handle = self.client.get_workflow_handle(id)
+                reply = await handle.execute_update(
+                    DISPATCH_UPDATE, request, id=update_id, result_type=DispatchReply
+                )
+        except WorkflowUpdateFailedError as exc:
+            return self._rejected(exc)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return DispatchResult.failure(
+                    RouterFailure("NOT_FOUND", f"No entity {id!r}: {exc.message}")
+                )
+            raise
+        return reply_to_result(reply, self.definition)
+
+    async def get(self, id: str) -> Snapshot:
+        """The current snapshot of entity ``id`` (a query: nothing is written)."""
+        snapshot = await self.client.get_workflow_handle(id).query(SNAPSHOT_QUERY, result_type=dict)
+        return self._restore(snapshot)
+
+    async def list(self, state: str | None = None) -> AsyncIterator[EntityListing]:
+        """Running entities of this definition, optionally only those in ``state``.
+
+        Uses Temporal visibility (the ``RouterState`` search attribute), which lags writes
+        by a moment.
+        """
+        query = f"WorkflowType = '{_quote(self.workflow_type)}' AND ExecutionStatus = 'Running'"
+        if state is not None:
+            query += f" AND RouterState = '{_quote(state)}'"
+        async for execution in self.client.list_workflows(query):
+            attrs = execution.typed_search_attributes
+            yield EntityListing(
+                id=execution.id,
+                state=attrs.get(ROUTER_STATE),
+                definition_name=attrs.get(ROUTER_DEFINITION),
+                run_id=execution.run_id,
+                start_time=execution.start_time,
+            )
+
+    def _restore(self, snapshot: dict[str, Any]) -> Snapshot:
+        restored = self.definition.deserialize(snapshot)
+        if not restored.ok or restored.workflow is None:
+            raise ValidationError("restore", restored.error.issues if restored.error else [])
+        return Snapshot(
+            restored.workflow,
+            int(snapshot.get("version", 1)),
+            int(snapshot.get("model_version", 1)),
+        )
+
+    def _rejected(self, exc: WorkflowUpdateFailedError) -> DispatchResult:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == REJECTION_TYPE and cause.details:
+            detail = cause.details[0]
+            wire = WireError(**detail) if isinstance(detail, dict) else detail
+            return DispatchResult.failure(wire_to_error(wire, self.definition))
+        raise exc
+
+
+def _split_command(command: CommandLike) -> tuple[str, dict[str, Any]]:
+    if isinstance(command, Command):
+        return command.type, _as_dict(command.payload)
+    if isinstance(command, Mapping) and isinstance(command.get("type"), str):
+        return command["type"], _as_dict(command.get("payload") or {})
+    raise TypeError(
+        f"a command is Command(type, payload) or {{'type': str, 'payload': dict}}, got {command!r}"
+    )
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")

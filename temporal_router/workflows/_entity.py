@@ -1,0 +1,388 @@
+"""The entity workflow: one long-running Temporal workflow per router workflow instance.
+
+An entity owns its state. Commands arrive as the ``dispatch`` Update; its validator rejects,
+without writing history, what can be rejected without state (an unknown command, an invalid
+payload, a version that is already stale). Accepted commands run the router's ``dispatch``
+one at a time (an ``asyncio.Lock``: handlers may await, and Temporal interleaves update
+handlers at every await). The ``snapshot`` query returns the current snapshot.
+
+Exactly-once: the update id is the command id. Temporal deduplicates update ids within a run;
+the entity also remembers the replies of its recent commands across continue-as-new, so a
+retried command id gets the original reply instead of being applied twice.
+
+Bounded history: the entity continues-as-new when the server suggests it or its history
+passes ``EntityOptions.max_history_events``, after every handler has finished, carrying the
+snapshot, the remembered replies and undelivered reactor commands.
+
+Per-router workflow classes are made by :func:`entity_workflow_class` and live in this
+module, which the :class:`~temporal_router.adapter.RouterPlugin` passes through the sandbox:
+the sandbox imports a workflow class from its module by name, so this module must be the
+same object inside and outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
+from temporalio.exceptions import ApplicationError
+
+from ..router import (
+    Command,
+    DispatchResult,
+    MigrationPipeline,
+    Reactors,
+    RouterFailure,
+    UnexpectedFailure,
+    UnknownNameError,
+    ValidationError,
+    ValidationFailure,
+    Workflow,
+    WorkflowRouter,
+    migrate,
+)
+from ..router._errors import issue_messages
+from ._messages import (
+    DispatchReply,
+    DispatchRequest,
+    EntityInput,
+    RememberedReply,
+    error_to_wire,
+    result_to_reply,
+)
+
+__all__ = [
+    "DELIVER_ACTIVITY",
+    "DISPATCH_UPDATE",
+    "REJECTION_TYPE",
+    "ROUTER_DEFINITION",
+    "ROUTER_STATE",
+    "SNAPSHOT_QUERY",
+    "EntityOptions",
+    "EntityWorkflow",
+    "entity_workflow_class",
+]
+
+DISPATCH_UPDATE = "dispatch"
+SNAPSHOT_QUERY = "snapshot"
+DELIVER_ACTIVITY = "temporal_router.deliver_command"
+#: ``ApplicationError.type`` of a validator rejection; its details carry the wire error.
+REJECTION_TYPE = "TemporalRouterRejected"
+
+ROUTER_STATE = SearchAttributeKey.for_keyword("RouterState")
+ROUTER_DEFINITION = SearchAttributeKey.for_keyword("RouterDefinition")
+
+
+@dataclass(frozen=True)
+class EntityOptions:
+    """How entity workflows behave; set through ``RouterPlugin``.
+
+    Attributes:
+        max_history_events: Continue-as-new once history reaches this many events, even if
+            the server has not suggested it yet.
+        remember_commands: How many recent command replies to keep for exactly-once retries.
+        dispatch_timeout: Fail a dispatch whose handler runs longer (workflow time) with
+            ``unexpected``, so a stuck handler cannot wedge the entity. None (default): no
+            limit, and no timer per dispatch (a timer costs two history events).
+        search_attributes: Keep ``RouterState`` up to date (the attribute must exist in the
+            namespace; the embedded dev server registers it).
+        reactors: Reactors whose follow-up commands the entity delivers durably.
+        migrations: Migrations applied when a snapshot of an older model version is loaded.
+    """
+
+    max_history_events: int = 2_000
+    remember_commands: int = 1_000
+    dispatch_timeout: timedelta | None = None
+    search_attributes: bool = True
+    reactors: Reactors | None = None
+    migrations: MigrationPipeline | None = None
+    delivery_retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(maximum_interval=timedelta(seconds=30))
+    )
+
+
+def _reject(wire: Any) -> ApplicationError:
+    return ApplicationError(wire.message, wire, type=REJECTION_TYPE, non_retryable=True)
+
+
+class EntityWorkflow:
+    """Base of the per-router entity workflow classes (see :func:`entity_workflow_class`)."""
+
+    router: ClassVar[WorkflowRouter]
+    options: ClassVar[EntityOptions]
+
+    def __init__(self, input: EntityInput) -> None:
+        definition = self.router.definition
+        self._lock = asyncio.Lock()
+        self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
+            (r.command_id, r.reply) for r in input.recent
+        )
+        self._outbox: list[dict[str, Any]] = list(input.outbox)
+        self._parsed: dict[str, Command] = {}
+        self._run_number = input.run_number
+        self.hook_state: dict[str, Any] = dict(input.hook_state)
+        if input.snapshot is not None:
+            snapshot = input.snapshot
+            pipeline = self.options.migrations
+            if pipeline is not None and snapshot.get("model_version", 1) < pipeline.target_version:
+                migrated = migrate(pipeline, snapshot)
+                if not migrated.ok or migrated.snapshot is None:
+                    raise ApplicationError(
+                        f"cannot migrate snapshot: {migrated.error}", non_retryable=True
+                    )
+                snapshot = migrated.snapshot
+            restored = definition.deserialize(snapshot)
+            if not restored.ok or restored.workflow is None:
+                raise ApplicationError(
+                    f"cannot restore snapshot: {restored.error}", non_retryable=True
+                )
+            self._workflow: Workflow = restored.workflow
+            self._version: int = int(snapshot.get("version", 1))
+        elif input.create is not None:
+            try:
+                self._workflow = definition.create_workflow(
+                    workflow.info().workflow_id,
+                    initial_state=input.create.initial_state,
+                    data=input.create.data,
+                    now=workflow.now(),
+                )
+            except (UnknownNameError, ValidationError) as exc:
+                raise ApplicationError(f"cannot create entity: {exc}", non_retryable=True) from None
+            self._version = 1
+        else:
+            raise ApplicationError("entity input needs 'create' or 'snapshot'", non_retryable=True)
+
+    # -- run loop ------------------------------------------------------------------------
+
+    async def run(self, input: EntityInput) -> None:
+        """Deliver reactor commands; continue-as-new before history grows large."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox) or self._history_is_long())
+            while self._outbox:
+                await self._deliver(self._outbox[0])
+                self._outbox.pop(0)
+            if self._history_is_long():
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() and not self._lock.locked()
+                )
+                if self._outbox:
+                    continue
+                workflow.continue_as_new(self._carry_over())
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.options.max_history_events
+        )
+
+    def _carry_over(self) -> EntityInput:
+        definition = self.router.definition
+        return EntityInput(
+            definition=definition.name,
+            snapshot=dict(definition.serialize(self._workflow, version=self._version)),
+            recent=[RememberedReply(k, v) for k, v in self._recent.items()],
+            outbox=list(self._outbox),
+            hook_state=dict(self.hook_state),
+            run_number=self._run_number + 1,
+        )
+
+    async def _deliver(self, item: dict[str, Any]) -> None:
+        await workflow.execute_activity(
+            DELIVER_ACTIVITY,
+            item,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=self.options.delivery_retry,
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @workflow.query(name=SNAPSHOT_QUERY)
+    def snapshot(self) -> dict[str, Any]:
+        """The current snapshot, ``version`` included."""
+        return dict(self.router.definition.serialize(self._workflow, version=self._version))
+
+    # -- commands --------------------------------------------------------------------------
+
+    @workflow.update(name=DISPATCH_UPDATE)
+    async def dispatch(self, request: DispatchRequest) -> DispatchReply:
+        """Run one command through the router; commands run one at a time."""
+        command_id = _current_update_id()
+        remembered = self._recent.get(command_id)
+        if remembered is not None:
+            self._parsed.pop(command_id, None)
+            return remembered
+        async with self._lock:
+            remembered = self._recent.get(command_id)
+            if remembered is not None:
+                return remembered
+            reply = await self._dispatch_locked(command_id, request)
+            self._remember(command_id, reply)
+        return reply
+
+    @dispatch.validator
+    def validate_dispatch(self, request: DispatchRequest) -> None:
+        """Reject, leaving no history, what is wrong whatever the entity's state."""
+        command_id = _current_update_id()
+        if command_id in self._recent:
+            return
+        definition = self.router.definition
+        try:
+            command = definition.parse_command({"type": request.type, "payload": request.payload})
+        except UnknownNameError as exc:
+            raise _reject(error_to_wire(RouterFailure("UNKNOWN_COMMAND", str(exc)))) from None
+        except ValidationError as exc:
+            message = f"Invalid command payload: {issue_messages(exc.issues)}"
+            raise _reject(
+                error_to_wire(ValidationFailure("command", exc.issues, message))
+            ) from None
+        if request.expected_version is not None and request.expected_version < self._version:
+            raise _reject(error_to_wire(self._conflict(request.expected_version)))
+        # Validators do not run on replay, so this is a cache the handler can do without.
+        self._parsed[command_id] = command
+
+    async def _dispatch_locked(self, command_id: str, request: DispatchRequest) -> DispatchReply:
+        definition = self.router.definition
+        if request.expected_version is not None and request.expected_version != self._version:
+            return DispatchReply(
+                ok=False, error=error_to_wire(self._conflict(request.expected_version))
+            )
+        command: Any = self._parsed.pop(command_id, None) or {
+            "type": request.type,
+            "payload": request.payload,
+        }
+        before = self._workflow
+        result = await self._run_router(command)
+        if result.ok and result.workflow is not None:
+            self._workflow = result.workflow
+            self._version += 1
+            if result.workflow.state != before.state and self.options.search_attributes:
+                workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
+            self._queue_reactions(command_id, result)
+        return result_to_reply(result, definition, self._version)
+
+    async def _run_router(self, command: Any) -> DispatchResult:
+        dispatching = self.router.dispatch(self._workflow, command, now=workflow.now())
+        timeout = self.options.dispatch_timeout
+        if timeout is None:
+            return await dispatching
+        try:
+            return await asyncio.wait_for(dispatching, timeout=timeout.total_seconds())
+        except TimeoutError as exc:
+            return DispatchResult.failure(
+                UnexpectedFailure(exc, f"dispatch did not finish within {timeout}")
+            )
+
+    def _queue_reactions(self, command_id: str, result: DispatchResult) -> None:
+        reactors = self.options.reactors
+        if reactors is None or not result.events:
+            return
+        commands = reactors.resolve(self.router, workflow.info().workflow_id, result.events)
+        for index, reaction in enumerate(commands):
+            payload = reaction.command.payload
+            self._outbox.append(
+                {
+                    "workflow_id": reaction.workflow_id,
+                    "workflow_type": reaction.router_name,
+                    "type": reaction.command.type,
+                    "payload": payload.model_dump(mode="json")
+                    if hasattr(payload, "model_dump")
+                    else dict(payload),
+                    "command_id": f"{workflow.info().workflow_id}/{command_id}/{index}",
+                }
+            )
+
+    def _conflict(self, expected: int) -> RouterFailure:
+        return RouterFailure(
+            "VERSION_CONFLICT",
+            f"expected version {expected}, entity is at version {self._version}",
+        )
+
+    def _remember(self, command_id: str, reply: DispatchReply) -> None:
+        self._recent[command_id] = reply
+        while len(self._recent) > self.options.remember_commands:
+            self._recent.popitem(last=False)
+
+
+def _current_update_id() -> str:
+    info = workflow.current_update_info()
+    if info is None:  # pragma: no cover - only reachable by misuse
+        raise RuntimeError("not inside an update")
+    return info.id
+
+
+_class_numbers = itertools.count(1)
+_classes: dict[tuple[Any, ...], type[EntityWorkflow]] = {}
+
+
+def entity_workflow_class(
+    router: WorkflowRouter, options: EntityOptions | None = None
+) -> type[EntityWorkflow]:
+    """The Temporal workflow class hosting ``router``; its type name is the definition name.
+
+    The same router and options always give the same class, so installing a plugin twice
+    registers nothing twice.
+    """
+    options = options or EntityOptions()
+    key = (
+        id(router),
+        options.max_history_events,
+        options.remember_commands,
+        options.dispatch_timeout,
+        options.search_attributes,
+        id(options.reactors),
+        id(options.migrations),
+    )
+    existing = _classes.get(key)
+    if existing is not None and existing.router is router:
+        return existing
+
+    safe = re.sub(r"\W", "_", router.definition.name)
+    name = f"Entity_{safe}_{next(_class_numbers)}"
+
+    # temporalio refuses run methods of local classes; these functions are given the
+    # qualified names of methods of a module-level class before they are decorated.
+    # `self` stays unannotated: temporalio would otherwise count it as a workflow argument.
+    def __init__(self, input: EntityInput) -> None:  # type: ignore[no-untyped-def]
+        EntityWorkflow.__init__(self, input)
+
+    async def run(self, input: EntityInput) -> None:  # type: ignore[no-untyped-def]
+        await EntityWorkflow.run(self, input)
+
+    for method in (__init__, run):
+        method.__qualname__ = f"{name}.{method.__name__}"
+    namespace = {
+        "__init__": workflow.init(__init__),
+        "run": workflow.run(run),
+        "__module__": __name__,
+        "__qualname__": name,
+        "router": router,
+        "options": options,
+    }
+    Entity = type(name, (EntityWorkflow,), namespace)
+    globals()[name] = Entity
+    cls = workflow.defn(name=router.definition.name)(Entity)
+    _classes[key] = cls
+    return cls
+
+
+def start_search_attributes(definition_name: str, state: str) -> TypedSearchAttributes:
+    """The search attributes an entity starts with."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(ROUTER_DEFINITION, definition_name),
+            SearchAttributePair(ROUTER_STATE, state),
+        ]
+    )

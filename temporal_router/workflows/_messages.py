@@ -1,0 +1,177 @@
+"""What crosses the wire between clients, entity workflows and hook workflows.
+
+Plain dataclasses of JSON-safe values, so they work with the default JSON converter and with
+``pydantic_data_converter`` alike. :func:`result_to_reply` and :func:`reply_to_result` turn a
+:class:`~temporal_router.DispatchResult` into a :class:`DispatchReply` and back, so callers
+on the far side of Temporal get the same result objects the pure router returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from ..router import (
+    DependencyFailure,
+    DispatchResult,
+    DomainFailure,
+    Event,
+    PipelineError,
+    RouterFailure,
+    UnexpectedFailure,
+    ValidationFailure,
+    WorkflowDefinition,
+)
+from ..router._definition import dump_model
+from ..router._errors import RemoteError
+
+__all__ = [
+    "CreateSpec",
+    "DispatchReply",
+    "DispatchRequest",
+    "EntityInput",
+    "RememberedReply",
+    "WireError",
+    "error_to_wire",
+    "reply_to_result",
+    "result_to_reply",
+    "wire_to_error",
+]
+
+
+@dataclass
+class CreateSpec:
+    """How a new entity starts: its initial state and data."""
+
+    initial_state: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RememberedReply:
+    """The reply of an applied command, kept so that a retried command id gets it again."""
+
+    command_id: str
+    reply: DispatchReply
+
+
+@dataclass
+class EntityInput:
+    """The argument of an entity workflow run: a creation, or a snapshot carried across
+    continue-as-new (with the replies of recent commands and undelivered reactor commands)."""
+
+    definition: str
+    create: CreateSpec | None = None
+    snapshot: dict[str, Any] | None = None
+    recent: list[RememberedReply] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    hook_state: dict[str, Any] = field(default_factory=dict)
+    run_number: int = 1
+
+
+@dataclass
+class DispatchRequest:
+    """The argument of the ``dispatch`` update."""
+
+    type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
+
+
+@dataclass
+class WireError:
+    """A :data:`~temporal_router.PipelineError` as JSON-safe fields."""
+
+    category: str
+    message: str
+    code: str | None = None
+    source: str | None = None
+    issues: list[Any] | None = None
+    data: Any = None
+    name: str | None = None
+    error_type: str | None = None
+
+
+@dataclass
+class DispatchReply:
+    """The result of the ``dispatch`` update."""
+
+    ok: bool
+    snapshot: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    error: WireError | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    return to_jsonable_python(value, fallback=repr)
+
+
+def error_to_wire(error: PipelineError) -> WireError:
+    """Flatten a pipeline error to JSON-safe fields."""
+    if isinstance(error, ValidationFailure):
+        return WireError(
+            error.category, error.message, source=error.source, issues=_jsonable(error.issues)
+        )
+    if isinstance(error, DomainFailure):
+        data = (
+            dump_model(error.data) if hasattr(error.data, "model_dump") else _jsonable(error.data)
+        )
+        return WireError(error.category, error.message, code=error.code, data=data)
+    if isinstance(error, RouterFailure):
+        return WireError(error.category, error.message, code=error.code)
+    if isinstance(error, DependencyFailure):
+        return WireError(
+            error.category, error.message, name=error.name, error_type=type(error.error).__name__
+        )
+    return WireError(error.category, error.message, error_type=type(error.error).__name__)
+
+
+def wire_to_error(wire: WireError, definition: WorkflowDefinition) -> PipelineError:
+    """Rebuild a pipeline error; exceptions come back as :class:`RemoteError`."""
+    if wire.category == "validation":
+        return ValidationFailure(wire.source or "command", list(wire.issues or []), wire.message)
+    if wire.category == "domain":
+        code = wire.code or ""
+        data: Any = wire.data
+        if definition.has_error(code):
+            data = definition.validate("error", code, wire.data, source="error")
+        return DomainFailure(code, data, wire.message)
+    if wire.category == "router":
+        return RouterFailure(wire.code or "", wire.message)
+    remote = RemoteError(wire.error_type or "Exception", wire.message)
+    if wire.category == "dependency":
+        return DependencyFailure(wire.name or "", remote, wire.message)
+    return UnexpectedFailure(remote, wire.message)
+
+
+def result_to_reply(
+    result: DispatchResult, definition: WorkflowDefinition, version: int
+) -> DispatchReply:
+    """The reply for ``result``; ``version`` is the entity's version after the dispatch."""
+    if result.ok and result.workflow is not None:
+        return DispatchReply(
+            ok=True,
+            snapshot=dict(definition.serialize(result.workflow, version=version)),
+            events=[{"type": e.type, "data": dump_model(e.data)} for e in result.events],
+        )
+    assert result.error is not None
+    return DispatchReply(ok=False, error=error_to_wire(result.error))
+
+
+def reply_to_result(reply: DispatchReply, definition: WorkflowDefinition) -> DispatchResult:
+    """Rebuild the :class:`DispatchResult` a reply stands for."""
+    if not reply.ok:
+        assert reply.error is not None
+        return DispatchResult.failure(wire_to_error(reply.error, definition))
+    restored = definition.deserialize(reply.snapshot)
+    if not restored.ok or restored.workflow is None:
+        raise ValueError(
+            f"entity replied with a snapshot this definition cannot read: {restored.error}"
+        )
+    events = [
+        Event(e["type"], definition.validate("event", e["type"], e["data"], source="event"))
+        for e in reply.events
+    ]
+    return DispatchResult.success(restored.workflow, events)
