@@ -1,0 +1,629 @@
+"""The OpenTelemetry router plugin: lifecycle hooks as spans, span events and metrics.
+
+Install it on a router; it only observes, through the seven lifecycle hooks::
+
+    from temporal_router.otel import otel_plugin
+
+    router.use(otel_plugin())                       # global tracer and meter providers
+    router.use(otel_plugin(tracer_provider=tp, meter_provider=mp))
+
+Spans (names and keys in ``_attributes.py``)
+    * ``dispatch <Command>``: one per ``dispatch`` call, from ``dispatch:start`` to
+      ``dispatch:end``, so early-return failures (unknown state, unknown command, invalid
+      payload, no handler) are traced too. It is the *current* span while the dispatch runs,
+      a child of whatever span was current when ``dispatch`` was called (a Temporal
+      ``HandleUpdate`` span, or the pipeline span of an outer dispatch). Attributes:
+      definition, workflow id, input state and command type at the start; at the end the
+      result, the error attributes of a failure, and ``transition.from``/``to`` when the state
+      changed. An undeclared command type gives the bare name ``dispatch``.
+    * ``pipeline <Command>``: child of the dispatch span, from ``pipeline:start`` to
+      ``pipeline:end`` (middleware and handler), and the current span meanwhile, so spans that
+      handlers start nest under it. It carries the span events ``temporal_router.transition``,
+      ``temporal_router.event`` (one per emitted event) and ``temporal_router.error``.
+
+Status rule: *faults* are ERROR, *refusals* are not
+    A failure is a **fault** (span status ERROR with a ``"Type: message"`` description, plus
+    ``error.type``) when something is wrong with the system rather than with the request:
+
+    * ``unexpected`` (an exception from a handler or middleware) and ``dependency``: faults;
+      the exception is added as a semantic-convention ``exception`` event on the dispatch span.
+    * ``validation``: a fault when a handler produced data its schema refuses (source
+      ``state``, ``transition``, ``event``, ``error``); a refusal when the *caller's* payload
+      was invalid (source ``command``).
+    * ``router``: ``UNKNOWN_STATE`` (the stored workflow is in a state the definition does not
+      declare) is a fault; ``UNKNOWN_COMMAND`` and ``NO_HANDLER`` (the command does not exist,
+      or is not accepted in the current state) are refusals.
+    * ``domain`` (``ctx.error(code)``): a business outcome, always a refusal.
+
+    This is the HTTP server rule (5xx is an error, 4xx is not) applied to commands, and it is
+    what :func:`is_fault` computes. Refusals keep status UNSET but carry ``result=error`` and
+    the ``temporal_router.error.*`` attributes. Success leaves the status UNSET too (the
+    OpenTelemetry guidance for instrumentation libraries). A cancelled dispatch (``CancelledError``
+    or any non-``Exception``) has ``result=cancelled`` and is never ERROR. ``error.type`` is
+    set exactly when the status is ERROR.
+
+Metrics
+    * ``temporal_router.dispatches`` (counter, ``{dispatch}``) and
+      ``temporal_router.dispatch.duration`` (histogram, seconds): definition, command type,
+      input state, result, and on failure the error category (plus ``error.type`` for faults).
+      Undeclared command types and states are recorded as ``_OTHER`` to bound cardinality; the
+      workflow id is never a metric attribute.
+    * ``temporal_router.transitions`` (counter, ``{transition}``): definition, from, to.
+
+Observers never change control flow
+    Every hook body guards itself: a failing tracer, meter or exporter is logged on the
+    ``temporal_router.otel`` logger and the dispatch goes on with its result unchanged.
+
+Context handling
+    The spans are attached as the current OpenTelemetry context in the ``*:start`` hooks and
+    detached in the matching ``*:end`` hooks; both run in the dispatching task, so the
+    ``contextvars`` tokens are valid. Each dispatch's bookkeeping lives in a frame on a
+    ``ContextVar`` stack (tuples, copied on write), found again at ``dispatch:end`` by the
+    identity of the workflow and command objects. Nested dispatches therefore pair correctly,
+    concurrent dispatches of the same workflow id in different tasks never see each other's
+    frames (Ryte's map keyed by workflow id mixes them up), and a second otel plugin on the
+    same router stays inert instead of duplicating spans.
+
+Inside Temporal workflows
+    The plugin reads no wall clock for control flow and keeps no module state besides the
+    ``ContextVar``. Under ``temporalio.contrib.opentelemetry.OpenTelemetryPlugin`` with a
+    ``ReplaySafeTracerProvider`` (see :func:`configure_tracing`), spans are not re-exported on
+    replay. Exceptions are added as ``exception`` events rather than with
+    ``span.record_exception``: the replay-safe span refuses to *end* after recording an
+    exception that is not a workflow failure, which would lose the span of every dispatch that
+    returned an ``unexpected`` result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import traceback
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.context import Context as OtelContext
+from opentelemetry.semconv.attributes import exception_attributes
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from .. import __version__
+from ..router import (
+    ContextKey,
+    DependencyFailure,
+    DispatchResult,
+    DomainFailure,
+    PipelineError,
+    Plugin,
+    ReadonlyContext,
+    RouterFailure,
+    UnexpectedFailure,
+    ValidationFailure,
+    WorkflowDefinition,
+    WorkflowRouter,
+    create_key,
+    define_plugin,
+)
+from ._attributes import (
+    COMMAND_TYPE,
+    DEFINITION,
+    ERROR_CATEGORY,
+    ERROR_CODE,
+    ERROR_DEPENDENCY,
+    ERROR_MESSAGE,
+    ERROR_SOURCE,
+    ERROR_TYPE,
+    EVENT_EMITTED,
+    EVENT_ERROR,
+    EVENT_TRANSITION,
+    EVENT_TYPE,
+    INSTRUMENTATION_SCOPE,
+    METRIC_DISPATCH_DURATION,
+    METRIC_DISPATCHES,
+    METRIC_TRANSITIONS,
+    OTHER,
+    RESULT,
+    RESULT_CANCELLED,
+    RESULT_ERROR,
+    RESULT_OK,
+    SPAN_DISPATCH,
+    SPAN_PIPELINE,
+    TRANSITION_FROM,
+    TRANSITION_TO,
+    WORKFLOW_ID,
+    WORKFLOW_STATE,
+)
+
+__all__ = ["is_fault", "otel_plugin"]
+
+logger = logging.getLogger("temporal_router.otel")
+
+#: Histogram buckets in seconds: in-memory dispatches take well under a millisecond, while
+#: dispatches on Temporal that run activities or wait on hooks take seconds to minutes.
+DURATION_BUCKETS: Final[tuple[float, ...]] = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+)
+
+
+def is_fault(error: PipelineError) -> bool:
+    """True if ``error`` is a fault of the system (span status ERROR), False for a refusal.
+
+    Faults: ``unexpected`` and ``dependency`` failures, ``validation`` of data a handler
+    produced (any source but ``command``), and ``router`` ``UNKNOWN_STATE``. Refusals:
+    ``domain`` failures, an invalid command payload, ``UNKNOWN_COMMAND`` and ``NO_HANDLER``.
+    A cancellation (an ``unexpected`` failure wrapping a non-``Exception``) is neither.
+
+    Example::
+
+        result = await router.dispatch(wf, {"type": "Start", "payload": {}})
+        if not result.ok and is_fault(result.error):
+            alert(result.error.message)
+    """
+    if isinstance(error, DomainFailure):
+        return False
+    if isinstance(error, ValidationFailure):
+        return error.source != "command"
+    if isinstance(error, RouterFailure):
+        return error.code == "UNKNOWN_STATE"
+    if isinstance(error, DependencyFailure):
+        return True
+    return isinstance(error.error, Exception)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+class _Guard:
+    """``with _Guard("what"):`` logs and swallows any ``Exception`` from telemetry code."""
+
+    __slots__ = ("_what",)
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        logger.warning(
+            "OpenTelemetry plugin: %s failed; dispatch unaffected", self._what, exc_info=exc
+        )
+        return True
+
+
+def _qualified_name(exc: BaseException) -> str:
+    cls = type(exc)
+    module = cls.__module__
+    return f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _command_type(command: object) -> object:
+    if isinstance(command, Mapping):
+        return command.get("type")
+    return getattr(command, "type", None)
+
+
+def _error_attributes(error: PipelineError) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {ERROR_CATEGORY: error.category}
+    if isinstance(error, DomainFailure | RouterFailure):
+        attributes[ERROR_CODE] = error.code
+    elif isinstance(error, ValidationFailure):
+        attributes[ERROR_SOURCE] = error.source
+    elif isinstance(error, DependencyFailure):
+        attributes[ERROR_DEPENDENCY] = error.name
+    return attributes
+
+
+def _exception_event(exc: BaseException) -> dict[str, AttributeValue]:
+    return {
+        exception_attributes.EXCEPTION_TYPE: _qualified_name(exc),
+        exception_attributes.EXCEPTION_MESSAGE: str(exc),
+        exception_attributes.EXCEPTION_STACKTRACE: "".join(traceback.format_exception(exc)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What a :class:`DispatchResult` means for telemetry."""
+
+    result: str
+    error: PipelineError | None = None
+    error_type: str | None = None  # set exactly for faults
+    description: str | None = None
+    exception: BaseException | None = None
+
+    @classmethod
+    def of(cls, result: DispatchResult) -> _Outcome:
+        error = result.error
+        if result.ok or error is None:
+            return cls(RESULT_OK)
+        if isinstance(error, UnexpectedFailure) and not isinstance(error.error, Exception):
+            return cls(RESULT_CANCELLED)
+        if not is_fault(error):
+            return cls(RESULT_ERROR, error)
+        if isinstance(error, UnexpectedFailure | DependencyFailure):
+            exc = error.error
+            return cls(
+                RESULT_ERROR,
+                error,
+                _qualified_name(exc),
+                f"{type(exc).__qualname__}: {error.message}",
+                exc,
+            )
+        code = error.code if isinstance(error, RouterFailure) else error.category
+        return cls(RESULT_ERROR, error, code, error.message)
+
+    def apply(self, span: Span) -> None:
+        """Set result, error attributes and status on ``span``."""
+        span.set_attribute(RESULT, self.result)
+        if self.error is not None:
+            span.set_attributes(_error_attributes(self.error))
+        if self.error_type is not None:
+            span.set_attribute(ERROR_TYPE, self.error_type)
+            span.set_status(Status(StatusCode.ERROR, self.description))
+
+    def metric_attributes(self) -> dict[str, AttributeValue]:
+        attributes: dict[str, AttributeValue] = {RESULT: self.result}
+        if self.error is not None:
+            attributes[ERROR_CATEGORY] = self.error.category
+        if self.error_type is not None:
+            attributes[ERROR_TYPE] = self.error_type
+        return attributes
+
+
+@dataclass(eq=False, slots=True)
+class _Scope:
+    """A span made current: the context attached, and the token to detach it with."""
+
+    span: Span
+    context: OtelContext
+    token: Token[OtelContext]
+
+    @classmethod
+    def open(cls, span: Span) -> _Scope:
+        context = trace.set_span_in_context(span)
+        return cls(span, context, otel_context.attach(context))
+
+    def detach(self) -> None:
+        # Like temporalio.contrib.opentelemetry's attached_context: detach only if ours is the
+        # current context, and ignore a token from another contextvars.Context (a dispatch
+        # abandoned by an evicted workflow is finalised wherever the GC runs), which
+        # opentelemetry.context.detach would log as "Failed to detach context".
+        if otel_context.get_current() is not self.context:
+            return
+        with contextlib.suppress(ValueError, RuntimeError):
+            self.token.var.reset(self.token)
+
+
+@dataclass(eq=False, slots=True)
+class _Frame:
+    """The bookkeeping of one dispatch, for one plugin instance."""
+
+    owner: _Telemetry
+    workflow: object
+    command: object
+    passive: bool = False
+    dispatch: _Scope | None = None
+    pipeline: _Scope | None = None
+    definition: str = ""
+    command_label: str = OTHER
+    state_label: str = OTHER
+    transition: tuple[str, str] | None = None
+    started_ns: int = 0
+
+
+#: The open dispatches of the current task, innermost last. Tuples, so that tasks spawned
+#: inside a dispatch inherit a snapshot and never mutate their parent's stack.
+_FRAMES: ContextVar[tuple[_Frame, ...]] = ContextVar("temporal_router_otel_frames", default=())
+
+
+# --- the plugin -----------------------------------------------------------------------------
+
+
+class _Telemetry:
+    """The tracer, the instruments and the context key of one :func:`otel_plugin` call."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None,
+        meter_provider: metrics.MeterProvider | None,
+    ) -> None:
+        self.tracer = trace.get_tracer(
+            INSTRUMENTATION_SCOPE, __version__, tracer_provider=tracer_provider
+        )
+        meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__, meter_provider=meter_provider)
+        self.dispatches = meter.create_counter(
+            METRIC_DISPATCHES, unit="{dispatch}", description="Finished dispatches."
+        )
+        self.duration = meter.create_histogram(
+            METRIC_DISPATCH_DURATION,
+            unit="s",
+            description="Duration of dispatches.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.transitions = meter.create_counter(
+            METRIC_TRANSITIONS, unit="{transition}", description="State transitions."
+        )
+        self.pipeline_key: ContextKey[_Scope] = create_key("temporal_router.otel.pipeline")
+
+    def install(self, router: WorkflowRouter) -> None:
+        if any(
+            isinstance(getattr(cb, "__self__", None), _RouterHooks)
+            for cb in router.hooks("dispatch:start")
+        ):
+            logger.warning("%r already has an OpenTelemetry plugin; not installing another", router)
+            return
+        hooks = _RouterHooks(self, router.definition)
+        router.on("dispatch:start", hooks.dispatch_start)
+        router.on("pipeline:start", hooks.pipeline_start)
+        router.on("transition", hooks.transition)
+        router.on("event", hooks.event)
+        router.on("error", hooks.error)
+        router.on("pipeline:end", hooks.pipeline_end)
+        router.on("dispatch:end", hooks.dispatch_end)
+
+
+class _RouterHooks:
+    """The seven hook callbacks for one router (they need its definition)."""
+
+    __slots__ = ("_definition", "_telemetry")
+
+    def __init__(self, telemetry: _Telemetry, definition: WorkflowDefinition) -> None:
+        self._telemetry = telemetry
+        self._definition = definition
+
+    # -- frames ------------------------------------------------------------------------------
+
+    def _active_frame(self) -> _Frame | None:
+        """This plugin's innermost open dispatch, or None if there is none or it is inert."""
+        for frame in reversed(_FRAMES.get()):
+            if frame.owner is self._telemetry:
+                return None if frame.passive else frame
+        return None
+
+    def _pop_frame(self, workflow: object, command: object) -> _Frame | None:
+        stack = _FRAMES.get()
+        for i in range(len(stack) - 1, -1, -1):
+            frame = stack[i]
+            if (
+                frame.owner is self._telemetry
+                and frame.workflow is workflow
+                and frame.command is command
+            ):
+                _FRAMES.set(stack[:i] + stack[i + 1 :])
+                return frame
+        return None
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def dispatch_start(self, workflow: Any, command: Any) -> None:
+        with _Guard("dispatch:start"):
+            frame = _Frame(self._telemetry, workflow, command)
+            stack = _FRAMES.get()
+            if stack:
+                top = stack[-1]
+                # Another otel plugin's hook already opened this very dispatch (two plugins
+                # on one router, e.g. through a merge): stay inert rather than duplicate.
+                frame.passive = (
+                    top.workflow is workflow and top.command is command and top.pipeline is None
+                )
+            _FRAMES.set((*stack, frame))
+            if not frame.passive:
+                self._open_dispatch(frame, workflow, command)
+
+    def _open_dispatch(self, frame: _Frame, workflow: Any, command: Any) -> None:
+        definition = self._definition
+        frame.started_ns = time.monotonic_ns()
+        frame.definition = definition.name
+        command_type = _command_type(command)
+        declared = isinstance(command_type, str) and definition.has_command(command_type)
+        if declared:
+            frame.command_label = str(command_type)
+        state = getattr(workflow, "state", None)
+        if isinstance(state, str) and definition.has_state(state):
+            frame.state_label = state
+        attributes: dict[str, AttributeValue] = {DEFINITION: definition.name}
+        workflow_id = getattr(workflow, "id", None)
+        if workflow_id is not None:
+            attributes[WORKFLOW_ID] = _text(workflow_id)
+        if state is not None:
+            attributes[WORKFLOW_STATE] = _text(state)
+        if command_type is not None:
+            attributes[COMMAND_TYPE] = _text(command_type)
+        name = f"{SPAN_DISPATCH} {command_type}" if declared else SPAN_DISPATCH
+        span = self._telemetry.tracer.start_span(
+            name, kind=SpanKind.INTERNAL, attributes=attributes
+        )
+        frame.dispatch = _Scope.open(span)
+
+    def dispatch_end(self, workflow: Any, command: Any, result: DispatchResult) -> None:
+        frame: _Frame | None = None
+        with _Guard("dispatch:end"):
+            frame = self._pop_frame(workflow, command)
+        if frame is None or frame.passive:
+            return
+        outcome = _Outcome(RESULT_OK)
+        with _Guard("dispatch:end (result)"):
+            outcome = _Outcome.of(result)
+        if frame.pipeline is not None:  # pipeline:end never ran (cancelled, or a bug)
+            pipeline, frame.pipeline = frame.pipeline, None
+            with _Guard("dispatch:end (pipeline span)"):
+                self._close(pipeline, outcome)
+        duration_s: float | None = None
+        if frame.dispatch is not None:
+            with _Guard("dispatch:end (dispatch span)"):
+                self._close(frame.dispatch, outcome, frame=frame)
+            with _Guard("dispatch:end (duration)"):
+                duration_s = self._span_duration(frame.dispatch.span)
+        with _Guard("dispatch:end (metrics)"):
+            if duration_s is None:
+                duration_s = (time.monotonic_ns() - frame.started_ns) / 1e9
+            attributes: dict[str, AttributeValue] = {
+                DEFINITION: frame.definition,
+                COMMAND_TYPE: frame.command_label,
+                WORKFLOW_STATE: frame.state_label,
+                **outcome.metric_attributes(),
+            }
+            self._telemetry.dispatches.add(1, attributes)
+            self._telemetry.duration.record(max(duration_s, 0.0), attributes)
+
+    @staticmethod
+    def _close(scope: _Scope, outcome: _Outcome, *, frame: _Frame | None = None) -> None:
+        """Finish ``scope``'s span with ``outcome`` and detach it, whatever fails."""
+        try:
+            span = scope.span
+            if span.is_recording():
+                outcome.apply(span)
+                if frame is not None and frame.transition is not None:
+                    span.set_attributes(
+                        {TRANSITION_FROM: frame.transition[0], TRANSITION_TO: frame.transition[1]}
+                    )
+                if frame is not None and outcome.exception is not None:
+                    span.add_event("exception", _exception_event(outcome.exception))
+        finally:
+            try:
+                scope.span.end()
+            finally:
+                scope.detach()
+
+    @staticmethod
+    def _span_duration(span: Span) -> float | None:
+        # The span's own clock: under Temporal's replay-safe provider a span started during
+        # replay is stamped with the workflow's time, which a monotonic reading would miss.
+        start, end = getattr(span, "start_time", None), getattr(span, "end_time", None)
+        if isinstance(start, int) and isinstance(end, int) and end >= start:
+            return (end - start) / 1e9
+        return None
+
+    # -- pipeline ------------------------------------------------------------------------------
+
+    def pipeline_start(self, ctx: ReadonlyContext) -> None:
+        with _Guard("pipeline:start"):
+            frame = self._active_frame()
+            if frame is None or frame.pipeline is not None:
+                return
+            parent = frame.dispatch.context if frame.dispatch is not None else None
+            span = self._telemetry.tracer.start_span(
+                f"{SPAN_PIPELINE} {ctx.command.type}",
+                context=parent,
+                kind=SpanKind.INTERNAL,
+                attributes={COMMAND_TYPE: ctx.command.type},
+            )
+            frame.pipeline = _Scope.open(span)
+            ctx.set(self._telemetry.pipeline_key, frame.pipeline)
+
+    def pipeline_end(self, ctx: ReadonlyContext, result: DispatchResult) -> None:
+        with _Guard("pipeline:end"):
+            scope = ctx.get_or_none(self._telemetry.pipeline_key)
+            frame = self._active_frame()
+            if scope is None or frame is None or frame.pipeline is not scope:
+                return
+            frame.pipeline = None
+            self._close(scope, _Outcome.of(result))
+
+    def _event_span(self) -> Span | None:
+        """The innermost open span of the active dispatch: pipeline, else dispatch."""
+        frame = self._active_frame()
+        scope = None if frame is None else (frame.pipeline or frame.dispatch)
+        return None if scope is None else scope.span
+
+    def transition(self, from_state: str, to_state: str, workflow: Any) -> None:
+        with _Guard("transition"):
+            frame = self._active_frame()
+            if frame is None:
+                return
+            frame.transition = (from_state, to_state)
+            with _Guard("transition (span event)"):
+                span = self._event_span()
+                if span is not None:
+                    span.add_event(
+                        EVENT_TRANSITION, {TRANSITION_FROM: from_state, TRANSITION_TO: to_state}
+                    )
+            self._telemetry.transitions.add(
+                1,
+                {
+                    DEFINITION: frame.definition,
+                    TRANSITION_FROM: from_state,
+                    TRANSITION_TO: to_state,
+                },
+            )
+
+    def event(self, event: Any, workflow: Any) -> None:
+        with _Guard("event"):
+            span = self._event_span()
+            if span is not None:
+                span.add_event(EVENT_EMITTED, {EVENT_TYPE: _text(event.type)})
+
+    def error(self, error: PipelineError, ctx: ReadonlyContext) -> None:
+        with _Guard("error"):
+            scope = ctx.get_or_none(self._telemetry.pipeline_key)
+            span = self._event_span() if scope is None else scope.span
+            if span is not None and span.is_recording():
+                span.add_event(
+                    EVENT_ERROR, {**_error_attributes(error), ERROR_MESSAGE: error.message}
+                )
+
+
+def otel_plugin(
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> Plugin:
+    """A router plugin that turns the lifecycle hooks into spans, span events and metrics.
+
+    The span, status and metric rules are in this module's docstring; every name is a
+    constant in :mod:`temporal_router.otel`. Install it once per router (a second install on
+    the same router is ignored with a warning). One plugin object may serve many routers.
+
+    Args:
+        tracer_provider: Where spans go. Default: the global provider, resolved lazily, so it
+            may be set after the plugin is created. Inside Temporal workflows it must be
+            replay safe (:func:`configure_tracing`).
+        meter_provider: Where metrics go. Default: the global provider, resolved lazily.
+
+    Example::
+
+        router = WorkflowRouter(tasks)
+        router.use(otel_plugin())
+        await router.dispatch(wf, {"type": "Start", "payload": {"assignee": "ada"}})
+        # -> span "dispatch Start" with child "pipeline Start" (event temporal_router.transition)
+    """
+    telemetry = _Telemetry(tracer_provider, meter_provider)
+
+    def otel(router: WorkflowRouter) -> None:
+        telemetry.install(router)
+
+    otel.__qualname__ = otel.__name__ = "otel_plugin"
+    return define_plugin(otel)
