@@ -1,4 +1,18 @@
-"""Helpers for testing routers: in plain Python, and (with the dev extra) on Temporal."""
+"""Helpers for testing routers: in plain Python, and (with the dev extra) on Temporal.
+
+The pure helpers import nothing from Temporal. The Temporal ones (``dev_environment``,
+``time_skipping_environment``, ``find_test_server``, ``unique_task_queue``) load
+:mod:`temporal_router.testing._temporal` on first access, so ``import temporal_router.testing``
+works without ``temporalio``. Pytest fixtures: :mod:`temporal_router.testing.pytest_plugin`.
+
+Example::
+
+    from temporal_router.testing import expect_ok, unique_task_queue
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._router import (
     PathStep,
@@ -12,14 +26,42 @@ from ._router import (
     test_path,
 )
 
+if TYPE_CHECKING:
+    from ._temporal import (
+        dev_environment,
+        find_test_server,
+        time_skipping_environment,
+        unique_task_queue,
+    )
+
+_TEMPORAL_HELPERS = frozenset(
+    {"dev_environment", "find_test_server", "time_skipping_environment", "unique_task_queue"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: import the Temporal helpers (and temporalio) only when first used.
+    if name in _TEMPORAL_HELPERS:
+        from . import _temporal
+
+        value = getattr(_temporal, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "PathStep",
     "create_test_deps",
     "create_test_workflow",
+    "dev_environment",
     "expect_error",
     "expect_ok",
+    "find_test_server",
     "test_migration",
     "test_migration_path",
     "test_migration_restore",
     "test_path",
+    "time_skipping_environment",
+    "unique_task_queue",
 ]
