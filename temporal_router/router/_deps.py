@@ -4,7 +4,9 @@
 through it, at any depth, turns an exception (raised, or from an awaited coroutine) into a
 :class:`DependencyErrorSignal` carrying the *top-level* name: a failure in
 ``deps.db.users.find()`` reports ``name="db"``. Values returned by dependency calls are not
-wrapped.
+wrapped. Plain values, and lists, tuples and sets of plain data, are handed out as they are;
+the proxy of a mapping is a ``Mapping`` and compares equal to what it wraps, so data read
+from ``deps`` can be validated into state (``ctx.transition("X", ctx.deps.defaults)``).
 """
 
 from __future__ import annotations
@@ -64,12 +66,35 @@ def _guard_call(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def _is_plain_data(value: Any, depth: int = 0) -> bool:
+    """True for plain values and lists/tuples/sets/dicts made only of them."""
+    if isinstance(value, _PLAIN_VALUES):
+        return True
+    if depth > 32:  # deep or self-referential: keep it wrapped
+        return False
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_is_plain_data(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return all(
+            _is_plain_data(k, depth + 1) and _is_plain_data(v, depth + 1) for k, v in value.items()
+        )
+    return False
+
+
+def _proxy(target: Any, name: str | None) -> DepsProxy:
+    return _MappingProxy(target, name) if isinstance(target, Mapping) else DepsProxy(target, name)
+
+
 def _wrap_value(name: str, value: Any) -> Any:
     if isinstance(value, (*_PLAIN_VALUES, DepsProxy)):
         return value
+    # Sequences and sets of plain data hold nothing that could fail: hand them out as is,
+    # so that they compare, serialise and validate like the data they are.
+    if isinstance(value, (list, tuple, set, frozenset)) and _is_plain_data(value):
+        return value
     if callable(value):
         return _guard_call(name, value)
-    return DepsProxy(value, name)
+    return _proxy(value, name)
 
 
 class DepsProxy:
@@ -111,6 +136,14 @@ class DepsProxy:
     def __repr__(self) -> str:
         return f"DepsProxy({self._target!r})"
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DepsProxy):
+            other = other._target
+        return bool(self._target == other)
+
+    def __hash__(self) -> int:
+        return hash(self._target)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _guard_call(self._name or "deps", self._target)(*args, **kwargs)
 
@@ -120,8 +153,17 @@ class DepsProxy:
         return self._target
 
 
+class _MappingProxy(DepsProxy):
+    """The proxy of a mapping; registered as a ``Mapping`` so pydantic validates it."""
+
+    __slots__ = ()
+
+
+Mapping.register(_MappingProxy)
+
+
 def wrap_deps(deps: Any) -> Any:
     """Wrap ``deps`` for dependency-error attribution; plain values pass through."""
     if deps is None or isinstance(deps, _PLAIN_VALUES):
         return deps
-    return DepsProxy(deps)
+    return _proxy(deps, None)
