@@ -11,15 +11,27 @@ import types
 import typing
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
 
 from ._definition import WorkflowDefinition
-from ._errors import ContextKeyNotSetError, DomainErrorSignal, ReadOnlyContextError
+from ._errors import ContextKeyNotSetError, DomainErrorSignal, ReadOnlyContextError, RouterError
 from ._types import Command, Event, Workflow
 
-__all__ = ["Context", "ContextKey", "ReadonlyContext", "copy_model", "create_key"]
+__all__ = [
+    "Context",
+    "ContextKey",
+    "ReadonlyContext",
+    "copy_model",
+    "create_key",
+    "current_context",
+]
+
+#: The context of the dispatch whose middleware chain is running in this task, if any. The
+#: Temporal adapter reads it to refresh a handler's view after a durable wait.
+current_context: ContextVar[Context | None] = ContextVar("temporal_router_context", default=None)
 
 T = TypeVar("T")
 
@@ -238,6 +250,27 @@ class Context:
         return typing.cast("T | None", self._slots.get(key))
 
     # -- for the router ------------------------------------------------------------------
+
+    def has_changes(self) -> bool:
+        """True once the chain has updated, transitioned or emitted anything."""
+        return not self._data_is_input or self._state != self._input.state or bool(self._events)
+
+    def rebase(self, workflow: Workflow) -> None:
+        """Continue this dispatch from ``workflow``, the newer committed state of its host.
+
+        Used after a durable wait during which the host applied other commands. Refused
+        when the chain already made uncommitted changes, which would otherwise be lost or
+        applied on top of state they never saw.
+        """
+        if self.has_changes():
+            raise RouterError(
+                f"workflow {workflow.id!r} changed while this dispatch was waiting, and the "
+                "dispatch had uncommitted changes from before the wait; make changes after it"
+            )
+        self._input = workflow
+        self._workflow_copy = None
+        self._state = workflow.state
+        self._data = workflow.data
 
     def result_workflow(self, now: _dt.datetime) -> Workflow:
         """The workflow a successful dispatch returns; never shares data with the input."""

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
 
 from ._compose import is_awaitable, run_chain
-from ._context import Context, ReadonlyContext
+from ._context import Context, ReadonlyContext, current_context
 from ._definition import WorkflowDefinition, utc_now
 from ._deps import wrap_deps as wrap_deps_
 from ._errors import (
@@ -541,10 +541,16 @@ class WorkflowRouter:
         ctx = Context(definition, workflow, command, self._ctx_deps, caller)
         view = ReadonlyContext(ctx)
         await self._emit("pipeline:start", (view,))
+        token = current_context.set(ctx)
+        failure: PipelineError | None = None
         try:
             await run_chain(route.chain, route.handler, ctx)
         except Exception as exc:
-            result = DispatchResult.failure(classify_error(exc))
+            failure = classify_error(exc)
+        finally:
+            current_context.reset(token)
+        if failure is not None:
+            result = DispatchResult.failure(failure)
             await self._emit("error", (result.error, view))
             await self._emit("pipeline:end", (view, result))
             return result
