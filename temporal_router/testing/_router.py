@@ -147,11 +147,15 @@ def _test_snapshot(
     pipeline: MigrationPipeline, version: int, data: Mapping[str, Any], state: str | None
 ) -> dict[str, Any]:
     definition = pipeline.definition
+    if state is None:
+        if not definition.states:
+            raise AssertionError(f"Definition {definition.name!r} has no states")
+        state = next(iter(definition.states))
     now = to_iso(utc_now())
     return {
         "id": "test-migration",
         "definition_name": definition.name,
-        "state": state if state is not None else next(iter(definition.states)),
+        "state": state,
         "data": dict(data),
         "created_at": now,
         "updated_at": now,
