@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from ..router import (
     CommandLike,
     ConfigurationError,
     DispatchResult,
+    HookTargetError,
     RouterFailure,
     ValidationError,
     ValidationFailure,
@@ -48,6 +49,7 @@ from ..workflows._messages import (
     reply_to_result,
     wire_to_error,
 )
+from ._hooks import HOOK_REQUEST_SIGNAL, HookConfig, HookRequest
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
 
@@ -269,6 +271,51 @@ class RouterClient:
                 run_id=execution.run_id,
                 start_time=execution.start_time,
             )
+
+    async def hook(
+        self,
+        workflow_id: str,
+        *,
+        task_queue: str | None = None,
+        workflow_name: str | None = None,
+        entity: str | None = None,
+        args: Sequence[Any] = (),
+        config: HookConfig | Mapping[str, Any] | None = None,
+        hook_id: str | None = None,
+    ) -> str:
+        """Ask running workflow ``workflow_id`` to start a hook; return the hook id.
+
+        The target starts the hooked workflow as its own child, so the hook's ``signal``
+        answers go to the target. Works for entities and for any workflow whose worker runs
+        ``RouterPlugin``. Sending the same ``hook_id`` twice starts one hook.
+
+        Raises:
+            HookTargetError: no queue/type given, or the target is closed or unknown.
+        """
+        if task_queue is None and entity is None:
+            raise HookTargetError(
+                "RouterClient.hook needs task_queue= and workflow_name=, or entity="
+            )
+        name = workflow_name or entity
+        if name is None:
+            raise HookTargetError("RouterClient.hook needs workflow_name= (or entity=)")
+        resolved = HookConfig.coerce(config)
+        request = HookRequest(
+            hook_id or f"{workflow_id}-hook-{uuid.uuid4().hex[:16]}",
+            task_queue or name,
+            name,
+            list(args),
+            resolved.to_wire() if resolved else None,
+        )
+        try:
+            await self.client.get_workflow_handle(workflow_id).signal(HOOK_REQUEST_SIGNAL, request)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise HookTargetError(
+                    f"cannot hook into {workflow_id!r}: it is closed or does not exist ({exc.message})"
+                ) from exc
+            raise
+        return request.hook_id
 
     def _restore(self, snapshot: dict[str, Any]) -> Snapshot:
         restored = self.definition.deserialize(snapshot)

@@ -14,7 +14,7 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.plugin import SimplePlugin
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import WorkflowRunner
+from temporalio.worker import ReplayerConfig, WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from ..router import ConfigurationError, MigrationPipeline, Reactors, WorkflowRouter
@@ -26,6 +26,8 @@ from ..workflows._entity import (
     entity_workflow_class,
 )
 from ..workflows._messages import DispatchRequest
+from ._hooks import host_dispatch_activity, host_snapshot_activity
+from ._interceptor import RouterWorkerInterceptor
 
 __all__ = ["PASSTHROUGH_MODULES", "RouterPlugin", "deliver_command"]
 
@@ -88,6 +90,18 @@ def _append_missing(items: Sequence[Any]) -> Callable[[Sequence[Any] | None], Se
         return current + [item for item in items if not any(item is c for c in current)]
 
     return configure
+
+
+def _first_of_each_router_interceptor(interceptors: Sequence[Any]) -> list[Any]:
+    seen = False
+    kept: list[Any] = []
+    for interceptor in interceptors:
+        if isinstance(interceptor, RouterWorkerInterceptor):
+            if seen:
+                continue
+            seen = True
+        kept.append(interceptor)
+    return kept
 
 
 class RouterPlugin(SimplePlugin):
@@ -171,9 +185,24 @@ class RouterPlugin(SimplePlugin):
             "temporal_router.RouterPlugin",
             data_converter=_pydantic_converter,
             workflows=_append_missing([*self.entity_workflows, *workflows]),
-            activities=_append_missing([deliver_command, *activities]),
+            activities=_append_missing(
+                [deliver_command, host_snapshot_activity, host_dispatch_activity, *activities]
+            ),
             workflow_runner=_with_passthrough([*PASSTHROUGH_MODULES, *passthrough_modules]),
+            interceptors=[RouterWorkerInterceptor()],
         )
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        """See base class; our interceptor is installed once however often we are."""
+        config = super().configure_worker(config)
+        config["interceptors"] = _first_of_each_router_interceptor(config.get("interceptors", ()))
+        return config
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        """See base class; our interceptor is installed once however often we are."""
+        config = super().configure_replayer(config)
+        config["interceptors"] = _first_of_each_router_interceptor(config.get("interceptors", ()))
+        return config
 
     def entity_workflow(self, definition_name: str) -> type[EntityWorkflow]:
         """The entity workflow class for ``definition_name``."""

@@ -39,6 +39,13 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError
 
+from ..adapter._hooks import (
+    HOOK_REQUEST_SIGNAL,
+    HOOK_SIGNAL,
+    HookInbox,
+    HookRequest,
+    start_requested_hook,
+)
 from ..router import (
     Command,
     DispatchResult,
@@ -132,7 +139,11 @@ class EntityWorkflow:
         self._outbox: list[dict[str, Any]] = list(input.outbox)
         self._parsed: dict[str, Command] = {}
         self._run_number = input.run_number
-        self.hook_state: dict[str, Any] = dict(input.hook_state)
+        self._hook_lock = asyncio.Lock()
+        self._hook_waits = 0
+        # The hook inbox lives on the instance under the name the hook primitives look for,
+        # and is carried across continue-as-new.
+        self._temporal_router_inbox = HookInbox(input.hook_state.get("inbox"))
         if input.snapshot is not None:
             snapshot = input.snapshot
             pipeline = self.options.migrations
@@ -195,7 +206,7 @@ class EntityWorkflow:
             snapshot=dict(definition.serialize(self._workflow, version=self._version)),
             recent=[RememberedReply(k, v) for k, v in self._recent.items()],
             outbox=list(self._outbox),
-            hook_state=dict(self.hook_state),
+            hook_state={"inbox": self._temporal_router_inbox.to_state()},
             run_number=self._run_number + 1,
         )
 
@@ -206,6 +217,36 @@ class EntityWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=self.options.delivery_retry,
         )
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    @workflow.signal(name=HOOK_SIGNAL)
+    def receive_hook_signal(self, payload: dict[str, Any]) -> None:
+        """An answer (or final failure) for a ``wait_for``/``exec_hook`` in this entity."""
+        self._temporal_router_inbox.receive(payload)
+
+    @workflow.signal(name=HOOK_REQUEST_SIGNAL)
+    async def receive_hook_request(self, request: HookRequest) -> None:
+        """Start a hook on behalf of another workflow or a client."""
+        await start_requested_hook(request)
+
+    @property
+    def version(self) -> int:
+        """The entity's version: 1 at creation, +1 per applied command."""
+        return self._version
+
+    @property
+    def current_workflow(self) -> Workflow:
+        """The committed workflow."""
+        return self._workflow
+
+    def begin_hook_wait(self) -> None:
+        """A dispatch holding the lock starts waiting for a hook: let hooks' commands in."""
+        self._hook_waits += 1
+
+    def end_hook_wait(self) -> None:
+        """The waiting dispatch woke up."""
+        self._hook_waits -= 1
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -224,7 +265,10 @@ class EntityWorkflow:
         if remembered is not None:
             self._parsed.pop(command_id, None)
             return remembered
-        async with self._lock:
+        # A hook's command while the lock holder waits for a hook would deadlock behind the
+        # lock; it runs now instead, serialised with other hooks' commands.
+        reentrant = request.via_hook is not None and self._hook_waits > 0
+        async with self._hook_lock if reentrant else self._lock:
             remembered = self._recent.get(command_id)
             if remembered is not None:
                 return remembered
@@ -263,12 +307,12 @@ class EntityWorkflow:
             "type": request.type,
             "payload": request.payload,
         }
-        before = self._workflow
         result = await self._run_router(command)
         if result.ok and result.workflow is not None:
+            previous_state = self._workflow.state
             self._workflow = result.workflow
             self._version += 1
-            if result.workflow.state != before.state and self.options.search_attributes:
+            if result.workflow.state != previous_state and self.options.search_attributes:
                 workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
             self._queue_reactions(command_id, result)
         return result_to_reply(result, definition, self._version)

@@ -78,6 +78,8 @@ class DispatchRequest:
     type: str
     payload: dict[str, Any] = field(default_factory=dict)
     expected_version: int | None = None
+    #: Set when a hook started by this entity sends the command (``dispatch_to_host``).
+    via_hook: str | None = None
 
 
 @dataclass
