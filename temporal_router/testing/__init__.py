@@ -10,9 +10,8 @@ Example::
     from temporal_router.testing import expect_ok, unique_task_queue
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from ._router import (
     PathStep,
@@ -26,7 +25,7 @@ from ._router import (
     test_path,
 )
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from ._temporal import (
         dev_environment,
         find_test_server,
@@ -39,12 +38,13 @@ _TEMPORAL_HELPERS = frozenset(
 )
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # PEP 562: import the Temporal helpers (and temporalio) only when first used.
     if name in _TEMPORAL_HELPERS:
         from . import _temporal
 
         value = getattr(_temporal, name)
+        value.__module__ = __name__  # present it as temporal_router.testing.<name>
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

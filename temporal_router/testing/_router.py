@@ -228,3 +228,7 @@ def test_migration_restore(
 
 for _helper in (test_path, test_migration, test_migration_path, test_migration_restore):
     setattr(_helper, "__test__", False)  # noqa: B010
+
+for _name in __all__:  # present the helpers as temporal_router.testing.<name>
+    globals()[_name].__module__ = "temporal_router.testing"
+del _helper, _name

@@ -1,0 +1,119 @@
+"""The public surface: explicit ``__all__``, no private module paths, no Temporal in the router."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+import types
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import temporal_router
+
+PUBLIC_PACKAGES = ["temporal_router", "temporal_router.testing"]
+ROUTER_DIR = Path(temporal_router.__file__).parent / "router"
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+
+
+def _resolved(package: str) -> types.ModuleType:
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        getattr(module, name)  # resolve lazily exported names (PEP 562)
+    return module
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_all_has_no_duplicates(package: str) -> None:
+    module = importlib.import_module(package)
+    duplicates = [name for name, n in Counter(module.__all__).items() if n > 1]
+    assert duplicates == []
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_all_equals_the_public_names_of_the_namespace(package: str) -> None:
+    module = _resolved(package)
+    public = _public_names(module)
+    exported = set(module.__all__)
+    assert sorted(exported - public) == [], "in __all__ but not defined"
+    assert sorted(public - exported) == [], "public but not in __all__"
+
+
+@pytest.mark.parametrize("package", PUBLIC_PACKAGES)
+def test_exported_objects_do_not_leak_private_module_paths(package: str) -> None:
+    module = _resolved(package)
+    leaks: dict[str, str] = {}
+    for name in module.__all__:
+        obj = getattr(module, name)
+        owner = getattr(obj, "__module__", None)
+        if not isinstance(owner, str):
+            continue
+        try:
+            obj.__module__ = owner  # only objects whose __module__ can be set are judged
+        except (AttributeError, TypeError):
+            continue
+        if any(part.startswith("_") for part in owner.split(".")):
+            leaks[name] = owner
+    assert leaks == {}
+
+
+def test_router_objects_present_themselves_as_temporal_router() -> None:
+    for obj in (
+        temporal_router.WorkflowRouter,
+        temporal_router.define_workflow,
+        temporal_router.Context,
+        temporal_router.ValidationError,
+        temporal_router.WorkflowExecutor,
+    ):
+        assert obj.__module__ == "temporal_router"
+
+
+def test_router_package_reexports_the_same_objects() -> None:
+    router = importlib.import_module("temporal_router.router")
+    for name in router.__all__:
+        assert getattr(temporal_router, name) is getattr(router, name), name
+
+
+def test_router_source_does_not_import_temporalio() -> None:
+    offenders: list[str] = []
+    files = sorted(ROUTER_DIR.rglob("*.py"))
+    assert files, f"no sources found under {ROUTER_DIR}"
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            offenders.extend(
+                f"{path.name}:{node.lineno} imports {name}"
+                for name in names
+                if name == "temporalio" or name.startswith("temporalio.")
+            )
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", ["temporal_router", "temporal_router.testing"])
+def test_importing_does_not_load_temporalio(package: str) -> None:
+    code = (
+        f"import sys, {package}\n"
+        "loaded = sorted(m for m in sys.modules if m == 'temporalio' or m.startswith('temporalio.'))\n"
+        "print(','.join(loaded))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == ""
