@@ -30,6 +30,7 @@ import contextlib
 
 from .router import (
     HOOK_EVENTS,
+    Caller,
     ClientWorkflowDefinition,
     Command,
     CommandLike,
@@ -88,8 +89,10 @@ from .router import (
     WorkflowExecutor,
     WorkflowRouter,
     WorkflowSnapshot,
+    caller_context,
     create_key,
     create_reactors,
+    current_caller,
     define_migrations,
     define_plugin,
     define_workflow,
@@ -105,6 +108,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "HOOK_EVENTS",
+    "Caller",
     "ClientWorkflowDefinition",
     "Command",
     "CommandLike",
@@ -163,8 +167,10 @@ __all__ = [
     "WorkflowExecutor",
     "WorkflowRouter",
     "WorkflowSnapshot",
+    "caller_context",
     "create_key",
     "create_reactors",
+    "current_caller",
     "define_migrations",
     "define_plugin",
     "define_workflow",

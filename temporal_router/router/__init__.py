@@ -3,6 +3,7 @@
 Everything public here is re-exported from :mod:`temporal_router`.
 """
 
+from ._caller import Caller, caller_context, current_caller
 from ._compose import run_chain
 from ._context import Context, ContextKey, ReadonlyContext, create_key
 from ._definition import (
@@ -80,6 +81,7 @@ from ._types import (
 
 __all__ = [
     "HOOK_EVENTS",
+    "Caller",
     "ClientWorkflowDefinition",
     "Command",
     "CommandLike",
@@ -138,8 +140,10 @@ __all__ = [
     "WorkflowExecutor",
     "WorkflowRouter",
     "WorkflowSnapshot",
+    "caller_context",
     "create_key",
     "create_reactors",
+    "current_caller",
     "define_migrations",
     "define_plugin",
     "define_workflow",

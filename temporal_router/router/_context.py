@@ -16,6 +16,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 from pydantic import BaseModel
 
+from ._caller import Caller
 from ._definition import WorkflowDefinition
 from ._errors import ContextKeyNotSetError, DomainErrorSignal, ReadOnlyContextError, RouterError
 from ._types import Command, Event, Workflow
@@ -141,7 +142,7 @@ class Context:
         workflow: Workflow,
         command: Command,
         deps: Any,
-        caller: Any = None,
+        caller: Caller | None = None,
     ) -> None:
         self._definition = definition
         self._input = workflow
@@ -311,8 +312,8 @@ class ReadonlyContext:
         return self._ctx.deps
 
     @property
-    def caller(self) -> Any:
-        """The caller context the adapter attached, if any."""
+    def caller(self) -> Caller | None:
+        """Who sent the command (see :class:`~temporal_router.Caller`), if known."""
         return self._ctx.caller
 
     @property

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
 
+from ._caller import Caller, current_caller
 from ._compose import is_awaitable, run_chain
 from ._context import Context, ReadonlyContext, current_context
 from ._definition import WorkflowDefinition, utc_now
@@ -484,7 +485,7 @@ class WorkflowRouter:
         command: CommandLike,
         *,
         now: datetime | None = None,
-        caller: Any = None,
+        caller: Caller | None = None,
     ) -> DispatchResult:
         """Run ``command`` against ``workflow``. Never raises (cancellation excepted).
 
@@ -493,7 +494,9 @@ class WorkflowRouter:
             command: A :class:`Command` or ``{"type": ..., "payload": {...}}``.
             now: The time to stamp as ``updated_at`` (workflow code passes
                 ``temporalio.workflow.now()``); default: the wall clock.
-            caller: Caller context exposed as ``ctx.caller`` (set by the Temporal adapter).
+            caller: Who sends the command, exposed as ``ctx.caller``; default: the
+                :func:`~temporal_router.current_caller` (the Temporal adapter sets it from
+                the command's headers).
         """
         await self._emit("dispatch:start", (workflow, command))
         result: DispatchResult | None = None
@@ -516,7 +519,7 @@ class WorkflowRouter:
         return result
 
     async def _pipeline(
-        self, workflow: Workflow, raw: CommandLike, now: datetime | None, caller: Any
+        self, workflow: Workflow, raw: CommandLike, now: datetime | None, caller: Caller | None
     ) -> DispatchResult:
         definition = self.definition
         if not definition.has_state(workflow.state):
@@ -538,7 +541,13 @@ class WorkflowRouter:
                     f"No handler for command '{command.type}' in state '{workflow.state}'",
                 )
             )
-        ctx = Context(definition, workflow, command, self._ctx_deps, caller)
+        ctx = Context(
+            definition,
+            workflow,
+            command,
+            self._ctx_deps,
+            caller if caller is not None else current_caller(),
+        )
         view = ReadonlyContext(ctx)
         await self._emit("pipeline:start", (view,))
         token = current_context.set(ctx)
