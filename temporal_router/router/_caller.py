@@ -40,7 +40,8 @@ class Caller:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if isinstance(self.roles, str):
+        roles: object = self.roles  # callers pass lists, or by mistake one string
+        if isinstance(roles, str):
             raise TypeError("roles must be a sequence of strings, not one string")
         object.__setattr__(self, "roles", tuple(self.roles))
         object.__setattr__(self, "extra", dict(self.extra))
