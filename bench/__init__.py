@@ -1,0 +1,1 @@
+"""Micro-benchmarks (not tests). Run one with ``python -m bench.<name>``."""
