@@ -1,11 +1,18 @@
 """A terminal waterfall of traces: one line per span, indented by parent, with a time bar.
 
-Example output (``render_waterfall(spans, width=24)``)::
+Example output (``render_waterfall(spans, width=20, name_width=24)``)::
 
-    trace 5b8aa5a2d2c872e8321cf37308d69df2 · 3 spans · 1.84 ms · 2026-11-24 10:28:34 UTC
-    dispatch Start                           1.84 ms │████████████████████████│ Todo → Doing
-      pipeline Start                         1.21 ms │    ███████████████     │
-        dispatch Approve                   310 µs   │        ████            │ ✗ ValueError: boom
+    trace 5b8aa5a2d2c872e8321cf37308d69df2 · 3 spans · 10.00 ms · 2026-11-24 10:28:34 UTC
+    dispatch Start             10.00 ms │████████████████████│ Todo → Doing
+      pipeline Start            8.00 ms │  ████████████████  │
+        dispatch Crash          2.00 ms │      ████          │ ✗ ValueError: boom
+
+    trace 0c2d4cf0d8f5e1a7a3c1ad0b4b3e9f11 · 1 span · 500 µs · 2026-11-24 10:28:34 UTC
+    dispatch Reject              500 µs │████████████████████│ refused: domain/NotAllowed
+
+The note after the bar is the state transition, ``✗ <status description>`` for a span with
+status ERROR, ``refused: <category>/<code>`` for a failure that is not a fault, or
+``cancelled``.
 """
 
 from __future__ import annotations
