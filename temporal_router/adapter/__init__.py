@@ -1,6 +1,8 @@
 """temporal-router on Temporal: the plugin, the client, hooks, interceptors and a dev server."""
 
 from ._client import EntityListing, RouterClient, Snapshot
+from ._codec import EncryptionCodec
+from ._extension import RouterExtension
 from ._hooks import (
     HookConfig,
     HookLoopError,
@@ -13,17 +15,20 @@ from ._hooks import (
     signal,
     wait_for,
 )
-from ._interceptor import RouterWorkerInterceptor
+from ._interceptor import CALLER_HEADER, RouterInterceptor
 from ._plugin import PASSTHROUGH_MODULES, RouterPlugin
 
 __all__ = [
+    "CALLER_HEADER",
     "PASSTHROUGH_MODULES",
+    "EncryptionCodec",
     "EntityListing",
     "HookConfig",
     "HookLoopError",
     "RouterClient",
+    "RouterExtension",
+    "RouterInterceptor",
     "RouterPlugin",
-    "RouterWorkerInterceptor",
     "Snapshot",
     "dispatch_to_host",
     "exec_hook",

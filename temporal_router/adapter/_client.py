@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..router import (
+    Caller,
     Command,
     CommandLike,
     ConfigurationError,
@@ -30,6 +32,8 @@ from ..router import (
     Workflow,
     WorkflowDefinition,
     WorkflowRouter,
+    caller_context,
+    current_caller,
 )
 from ..router._definition import dump_model
 from ..workflows._entity import (
@@ -125,6 +129,9 @@ class RouterClient:
             converter matches the workers').
         definition_or_router: The definition (or a router, for its definition).
         task_queue: Where the entity workflows run.
+        context: The default caller for this client's calls (a :class:`Caller` or its
+            fields as a dict); a :func:`caller_context` block around a call takes
+            precedence.
 
     Example::
 
@@ -139,6 +146,7 @@ class RouterClient:
         definition_or_router: WorkflowDefinition | WorkflowRouter,
         *,
         task_queue: str,
+        context: Caller | Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(definition_or_router, WorkflowRouter):
             definition = definition_or_router.definition
@@ -153,6 +161,15 @@ class RouterClient:
         self.client = client
         self.definition = definition
         self.task_queue = task_queue
+        self.context = (
+            context if context is None or isinstance(context, Caller) else Caller(**context)
+        )
+
+    def _caller_scope(self) -> contextlib.AbstractContextManager[Any]:
+        """Make this client's default caller current, unless a caller is already current."""
+        if self.context is None or current_caller() is not None:
+            return contextlib.nullcontext()
+        return caller_context(self.context)
 
     @property
     def workflow_type(self) -> str:
@@ -166,14 +183,15 @@ class RouterClient:
         sent; an existing id raises ``temporalio.exceptions.WorkflowAlreadyStartedError``.
         """
         spec = _as_create_spec(self.definition, {"initial_state": initial_state, "data": data})
-        handle = await self.client.start_workflow(
-            self.workflow_type,
-            EntityInput(self.definition.name, create=spec),
-            id=id,
-            task_queue=self.task_queue,
-            search_attributes=start_search_attributes(self.definition.name, spec.initial_state),
-        )
-        snapshot = await handle.query(SNAPSHOT_QUERY, result_type=dict)
+        with self._caller_scope():
+            handle = await self.client.start_workflow(
+                self.workflow_type,
+                EntityInput(self.definition.name, create=spec),
+                id=id,
+                task_queue=self.task_queue,
+                search_attributes=start_search_attributes(self.definition.name, spec.initial_state),
+            )
+            snapshot = await handle.query(SNAPSHOT_QUERY, result_type=dict)
         return self._restore(snapshot).workflow
 
     async def dispatch(
@@ -213,6 +231,16 @@ class RouterClient:
             )
         request = DispatchRequest(command_type, payload, expected_version)
         update_id = command_id or str(uuid.uuid4())
+        with self._caller_scope():
+            return await self._send(id, request, update_id, create)
+
+    async def _send(
+        self,
+        id: str,
+        request: DispatchRequest,
+        update_id: str,
+        create: Mapping[str, Any] | CreateSpec | None,
+    ) -> DispatchResult:
         try:
             if create is not None:
                 spec = _as_create_spec(self.definition, create)
@@ -250,7 +278,10 @@ class RouterClient:
 
     async def get(self, id: str) -> Snapshot:
         """The current snapshot of entity ``id`` (a query: nothing is written)."""
-        snapshot = await self.client.get_workflow_handle(id).query(SNAPSHOT_QUERY, result_type=dict)
+        with self._caller_scope():
+            snapshot = await self.client.get_workflow_handle(id).query(
+                SNAPSHOT_QUERY, result_type=dict
+            )
         return self._restore(snapshot)
 
     async def list(self, state: str | None = None) -> AsyncIterator[EntityListing]:
@@ -308,7 +339,10 @@ class RouterClient:
             resolved.to_wire() if resolved else None,
         )
         try:
-            await self.client.get_workflow_handle(workflow_id).signal(HOOK_REQUEST_SIGNAL, request)
+            with self._caller_scope():
+                await self.client.get_workflow_handle(workflow_id).signal(
+                    HOOK_REQUEST_SIGNAL, request
+                )
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise HookTargetError(

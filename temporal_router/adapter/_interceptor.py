@@ -1,35 +1,109 @@
-"""The worker interceptor ``RouterPlugin`` installs in every workflow it hosts.
+"""The interceptor ``RouterPlugin`` installs on clients and workers.
 
-Hook plumbing, so that any workflow on the worker can take part in hooks:
+**Caller context.** The client side writes the current :class:`~temporal_router.Caller`
+(from :func:`~temporal_router.caller_context` or ``RouterClient(context=...)``) into the
+``temporal-router-caller`` header of every workflow start, signal, query and update. The
+worker side reads it back in every inbound call (workflow run, signal, query, update
+validator and handler, activity) and makes it current for that call, so the entity's router
+sees it as ``ctx.caller``; the outbound side copies it onto child workflows (hooks),
+activities, signals and continue-as-new, so a hook three levels down still knows who
+started the chain. Headers are not encoded by the payload codec unless the client was
+connected with ``header_codec_behavior=HeaderCodecBehavior.CODEC`` (``RouterPlugin`` does
+that when ``encrypt_headers=True``).
 
-- it registers the ``__temporal_router_hook`` signal handler, so other workflows and clients
-  can hook into this workflow (``hook(workflow_id=...)``, ``RouterClient.hook``);
-- when a hooked workflow (one whose last argument is ``{"signal": id, "$durable": True}``)
-  fails for good, it signals the failure to its parent under that signal id, so the
-  parent's ``exec_hook`` raises :class:`~temporal_router.HookFailed` instead of waiting
-  forever. "For good" means a non-retryable failure, or the last attempt of its retry policy.
+**Hook plumbing.** Every workflow gets the ``__temporal_router_hook`` signal handler, so
+other workflows and clients can hook into it; a hooked workflow (last argument
+``{"signal": id, "$durable": True}``) that fails for good reports the failure to its parent
+under that signal id, so the parent's ``exec_hook`` raises ``HookFailed`` instead of waiting
+forever ("for good": non-retryable, or the last attempt of its retry policy).
 
-It issues no command on the success path, so adding or removing it keeps histories of
-successful runs replayable.
+**Ordering.** Temporal runs interceptors in list order, outermost first: the client's, then
+the worker's own. ``RouterPlugin`` appends this interceptor after any the application passed
+directly, then the interceptors of :class:`~temporal_router.adapter.RouterExtension` objects
+after it, so extensions see the caller context. Router middleware runs innermost, inside the
+entity's ``dispatch`` update handler: global, then state, then inline middleware, then the
+handler. ``tests/adapter/test_interceptors.py`` pins this order.
+
+The interceptor only reads and writes headers and, on a final hook failure, signals the
+parent; adding or removing it keeps histories of successful runs replayable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn
 
-from temporalio import workflow
+import temporalio.api.common.v1
+import temporalio.client
+import temporalio.converter
+import temporalio.worker
+from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError, FailureError
-from temporalio.worker import (
-    ExecuteWorkflowInput,
-    Interceptor,
-    WorkflowInboundInterceptor,
-    WorkflowInterceptorClassInput,
-)
 
+from ..router._caller import Caller, current_caller, reset_current_caller, set_current_caller
 from ._hooks import HOOK_REQUEST_SIGNAL, HOOK_SIGNAL, HookRequest, start_requested_hook
 
-__all__ = ["RouterWorkerInterceptor"]
+__all__ = ["CALLER_HEADER", "RouterInterceptor", "caller_from_headers", "with_caller_header"]
+
+#: The header that carries the caller context.
+CALLER_HEADER = "temporal-router-caller"
+
+_converter = temporalio.converter.PayloadConverter.default
+
+Headers = Mapping[str, temporalio.api.common.v1.Payload]
+
+
+def caller_from_headers(headers: Headers | None) -> Caller | None:
+    """The caller in ``headers``, or None (a malformed header is ignored, and logged)."""
+    if not headers or CALLER_HEADER not in headers:
+        return None
+    try:
+        data = _converter.from_payload(headers[CALLER_HEADER], dict)
+        return Caller.from_dict(data)
+    except Exception:  # a bad header must not fail the workflow task
+        workflow.logger.warning("ignoring malformed %s header", CALLER_HEADER)
+        return None
+
+
+def with_caller_header(headers: Headers | None, caller: Caller | None) -> dict[str, Any]:
+    """``headers`` plus the caller header (an explicit header already there wins)."""
+    merged = dict(headers or {})
+    if caller is not None and CALLER_HEADER not in merged:
+        merged[CALLER_HEADER] = _converter.to_payload(caller.to_dict())
+    return merged
+
+
+# -- client side ------------------------------------------------------------------------------
+
+
+class _ClientOutbound(temporalio.client.OutboundInterceptor):
+    async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> Any:
+        input.headers = with_caller_header(input.headers, current_caller())
+        return await super().start_workflow(input)
+
+    async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
+        input.headers = with_caller_header(input.headers, current_caller())
+        await super().signal_workflow(input)
+
+    async def query_workflow(self, input: temporalio.client.QueryWorkflowInput) -> Any:
+        input.headers = with_caller_header(input.headers, current_caller())
+        return await super().query_workflow(input)
+
+    async def start_workflow_update(self, input: temporalio.client.StartWorkflowUpdateInput) -> Any:
+        input.headers = with_caller_header(input.headers, current_caller())
+        return await super().start_workflow_update(input)
+
+    async def start_update_with_start_workflow(
+        self, input: temporalio.client.StartWorkflowUpdateWithStartInput
+    ) -> Any:
+        caller = current_caller()
+        start, update = input.start_workflow_input, input.update_workflow_input
+        start.headers = with_caller_header(start.headers, caller)
+        update.headers = with_caller_header(update.headers, caller)
+        return await super().start_update_with_start_workflow(input)
+
+
+# -- worker side: workflows ---------------------------------------------------------------------
 
 
 def _signal_id_of(args: Sequence[Any]) -> str | None:
@@ -60,37 +134,155 @@ async def _on_hook_request(request: HookRequest) -> None:
     await start_requested_hook(request)
 
 
-class _RouterWorkflowInbound(WorkflowInboundInterceptor):
-    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
+    # One instance per workflow instance (rebuilt on replay): per-run state lives here.
+    _start_caller: Caller | None = None
+
+    def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
+        super().init(_WorkflowOutbound(outbound, self))
+
+    def caller(self) -> Caller | None:
+        return current_caller() or self._start_caller
+
+    async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
+        self._start_caller = caller_from_headers(input.headers)
         if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
             workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, _on_hook_request)
+        token = set_current_caller(self._start_caller)
         try:
             return await super().execute_workflow(input)
         except FailureError as exc:
-            signal_id = _signal_id_of(input.args)
-            parent = workflow.info().parent
-            if signal_id is not None and parent is not None and _fails_for_good(exc):
-                error = {
-                    "hook_id": workflow.info().workflow_id,
-                    "type": type(exc).__name__,
-                    "message": str(exc),
-                }
-                try:
-                    await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                        HOOK_SIGNAL, {"id": signal_id, "error": error}
-                    )
-                except ApplicationError:
-                    workflow.logger.warning(
-                        "could not report hook failure to %s", parent.workflow_id
-                    )
+            await _report_hook_failure(input.args, exc)
             raise
+        finally:
+            reset_current_caller(token)
+
+    async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
+        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
+        try:
+            await super().handle_signal(input)
+        finally:
+            reset_current_caller(token)
+
+    async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
+        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
+        try:
+            return await super().handle_query(input)
+        finally:
+            reset_current_caller(token)
+
+    def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
+        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
+        try:
+            super().handle_update_validator(input)
+        finally:
+            reset_current_caller(token)
+
+    async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
+        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
+        try:
+            return await super().handle_update_handler(input)
+        finally:
+            reset_current_caller(token)
 
 
-class RouterWorkerInterceptor(Interceptor):
-    """Installed once per worker by ``RouterPlugin``; see the module docstring."""
+async def _report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
+    signal_id = _signal_id_of(args)
+    parent = workflow.info().parent
+    if signal_id is None or parent is None or not _fails_for_good(exc):
+        return
+    error = {
+        "hook_id": workflow.info().workflow_id,
+        "type": type(exc).__name__,
+        "message": str(exc),
+    }
+    try:
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+            HOOK_SIGNAL, {"id": signal_id, "error": error}
+        )
+    except ApplicationError:
+        workflow.logger.warning("could not report hook failure to %s", parent.workflow_id)
+
+
+class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
+    def __init__(
+        self, next: temporalio.worker.WorkflowOutboundInterceptor, inbound: _WorkflowInbound
+    ) -> None:
+        super().__init__(next)
+        self._inbound = inbound
+
+    def _headers(self, headers: Headers) -> dict[str, Any]:
+        return with_caller_header(headers, self._inbound.caller())
+
+    def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
+        # Without this the next run starts with no headers: Temporal drops them on CAN.
+        input.headers = with_caller_header(input.headers, self._inbound._start_caller)
+        super().continue_as_new(input)
+
+    async def signal_child_workflow(
+        self, input: temporalio.worker.SignalChildWorkflowInput
+    ) -> None:
+        input.headers = self._headers(input.headers)
+        await super().signal_child_workflow(input)
+
+    async def signal_external_workflow(
+        self, input: temporalio.worker.SignalExternalWorkflowInput
+    ) -> None:
+        input.headers = self._headers(input.headers)
+        await super().signal_external_workflow(input)
+
+    def start_activity(self, input: temporalio.worker.StartActivityInput) -> Any:
+        input.headers = self._headers(input.headers)
+        return super().start_activity(input)
+
+    async def start_child_workflow(self, input: temporalio.worker.StartChildWorkflowInput) -> Any:
+        input.headers = self._headers(input.headers)
+        return await super().start_child_workflow(input)
+
+    def start_local_activity(self, input: temporalio.worker.StartLocalActivityInput) -> Any:
+        input.headers = self._headers(input.headers)
+        return super().start_local_activity(input)
+
+
+# -- worker side: activities --------------------------------------------------------------------
+
+
+class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
+    async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
+        token = set_current_caller(caller_from_headers(input.headers))
+        try:
+            return await super().execute_activity(input)
+        finally:
+            reset_current_caller(token)
+
+
+class RouterInterceptor(temporalio.client.Interceptor, temporalio.worker.Interceptor):
+    """Caller-context propagation and hook plumbing; see the module docstring.
+
+    ``RouterPlugin`` installs one on the client (and so, once, on every worker built from
+    it). Installing ``RouterPlugin`` twice still installs one.
+    """
+
+    def intercept_client(
+        self, next: temporalio.client.OutboundInterceptor
+    ) -> temporalio.client.OutboundInterceptor:
+        """See base class."""
+        return _ClientOutbound(next)
+
+    def intercept_activity(
+        self, next: temporalio.worker.ActivityInboundInterceptor
+    ) -> temporalio.worker.ActivityInboundInterceptor:
+        """See base class."""
+        return _ActivityInbound(next)
 
     def workflow_interceptor_class(
-        self, input: WorkflowInterceptorClassInput
-    ) -> type[WorkflowInboundInterceptor] | None:
+        self, input: temporalio.worker.WorkflowInterceptorClassInput
+    ) -> type[temporalio.worker.WorkflowInboundInterceptor] | None:
         """See base class."""
-        return _RouterWorkflowInbound
+        return _WorkflowInbound
+
+
+def activity_caller() -> Caller | None:
+    """The caller of the current activity (same as :func:`current_caller` inside one)."""
+    activity.info()  # raises outside an activity
+    return current_caller()

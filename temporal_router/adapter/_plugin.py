@@ -9,7 +9,8 @@ from typing import Any
 
 import temporalio.converter
 from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import ClientConfig, WorkflowUpdateFailedError
+from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.plugin import SimplePlugin
@@ -26,8 +27,10 @@ from ..workflows._entity import (
     entity_workflow_class,
 )
 from ..workflows._messages import DispatchRequest
+from ._codec import EncryptionCodec
+from ._extension import RouterExtension
 from ._hooks import host_dispatch_activity, host_snapshot_activity
-from ._interceptor import RouterWorkerInterceptor
+from ._interceptor import RouterInterceptor
 
 __all__ = ["PASSTHROUGH_MODULES", "RouterPlugin", "deliver_command"]
 
@@ -62,14 +65,22 @@ async def deliver_command(item: dict[str, Any]) -> None:
         raise
 
 
-def _pydantic_converter(
-    existing: temporalio.converter.DataConverter | None,
-) -> temporalio.converter.DataConverter:
-    base = existing or temporalio.converter.DataConverter.default
-    if base.payload_converter_class is PydanticPayloadConverter:
-        return base
-    # Keep the user's codec (encryption, compression) and failure converter.
-    return dataclasses.replace(base, payload_converter_class=PydanticPayloadConverter)
+def _converter_with(
+    codec: temporalio.converter.PayloadCodec | None,
+) -> Callable[[temporalio.converter.DataConverter | None], temporalio.converter.DataConverter]:
+    def configure(
+        existing: temporalio.converter.DataConverter | None,
+    ) -> temporalio.converter.DataConverter:
+        base = existing or temporalio.converter.DataConverter.default
+        changes: dict[str, Any] = {}
+        if base.payload_converter_class is not PydanticPayloadConverter:
+            changes["payload_converter_class"] = PydanticPayloadConverter
+        if codec is not None and base.payload_codec is not codec:
+            changes["payload_codec"] = codec
+        # Everything else (a user codec, the failure converter) is kept.
+        return dataclasses.replace(base, **changes) if changes else base
+
+    return configure
 
 
 def _with_passthrough(modules: Sequence[str]) -> Callable[[WorkflowRunner | None], WorkflowRunner]:
@@ -92,11 +103,13 @@ def _append_missing(items: Sequence[Any]) -> Callable[[Sequence[Any] | None], Se
     return configure
 
 
-def _first_of_each_router_interceptor(interceptors: Sequence[Any]) -> list[Any]:
-    seen = False
+def _without_duplicate_router_interceptors(
+    interceptors: Sequence[Any], *, already_installed: bool = False
+) -> list[Any]:
+    seen = already_installed
     kept: list[Any] = []
     for interceptor in interceptors:
-        if isinstance(interceptor, RouterWorkerInterceptor):
+        if isinstance(interceptor, RouterInterceptor):
             if seen:
                 continue
             seen = True
@@ -123,6 +136,11 @@ class RouterPlugin(SimplePlugin):
         workflows: Extra workflows (for example hooked workflows) to register.
         activities: Extra activities to register.
         passthrough_modules: Extra modules to pass through the sandbox.
+        extensions: :class:`RouterExtension` bundles: their interceptors go on clients and
+            workers after ours, their middleware and hooks on every router.
+        encryption_key: Encrypt all payloads with AES-GCM (:class:`EncryptionCodec`): a
+            16/24/32-byte key, or base64 of one.
+        encrypt_headers: Also run headers (the caller context) through the codec.
 
     Example::
 
@@ -143,6 +161,9 @@ class RouterPlugin(SimplePlugin):
         workflows: Sequence[type] = (),
         activities: Sequence[Callable[..., Any]] = (),
         passthrough_modules: Sequence[str] = (),
+        extensions: Sequence[RouterExtension] = (),
+        encryption_key: bytes | str | None = None,
+        encrypt_headers: bool = False,
     ) -> None:
         if not routers:
             raise ConfigurationError("RouterPlugin needs at least one router")
@@ -166,7 +187,17 @@ class RouterPlugin(SimplePlugin):
             )
         if max_history_events < 100:
             raise ConfigurationError(f"max_history_events must be >= 100, got {max_history_events}")
+        for extension in extensions:
+            if not isinstance(extension, RouterExtension):
+                raise ConfigurationError(
+                    f"extensions takes RouterExtension objects, got {extension!r}"
+                )
+            for router in routers:
+                router.use(extension)
         self.routers = routers
+        self.extensions = tuple(extensions)
+        self.codec = EncryptionCodec(encryption_key) if encryption_key is not None else None
+        self.encrypt_headers = encrypt_headers
         self.entity_workflows: list[type[EntityWorkflow]] = [
             entity_workflow_class(
                 router,
@@ -183,25 +214,46 @@ class RouterPlugin(SimplePlugin):
         ]
         super().__init__(
             "temporal_router.RouterPlugin",
-            data_converter=_pydantic_converter,
+            data_converter=_converter_with(self.codec),
             workflows=_append_missing([*self.entity_workflows, *workflows]),
             activities=_append_missing(
                 [deliver_command, host_snapshot_activity, host_dispatch_activity, *activities]
             ),
             workflow_runner=_with_passthrough([*PASSTHROUGH_MODULES, *passthrough_modules]),
-            interceptors=[RouterWorkerInterceptor()],
+            interceptors=[
+                RouterInterceptor(),
+                *(i for extension in extensions for i in extension.interceptors),
+            ],
         )
+
+    def configure_client(self, config: ClientConfig) -> ClientConfig:
+        """See base class; our interceptor is installed once however often we are."""
+        config = super().configure_client(config)
+        config["interceptors"] = _without_duplicate_router_interceptors(
+            config.get("interceptors", ())
+        )
+        if self.encrypt_headers:
+            config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        return config
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         """See base class; our interceptor is installed once however often we are."""
         config = super().configure_worker(config)
-        config["interceptors"] = _first_of_each_router_interceptor(config.get("interceptors", ()))
+        client = config.get("client")
+        on_client = client is not None and any(
+            isinstance(i, RouterInterceptor) for i in client.config().get("interceptors", ())
+        )
+        config["interceptors"] = _without_duplicate_router_interceptors(
+            config.get("interceptors", ()), already_installed=on_client
+        )
         return config
 
     def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
         """See base class; our interceptor is installed once however often we are."""
         config = super().configure_replayer(config)
-        config["interceptors"] = _first_of_each_router_interceptor(config.get("interceptors", ()))
+        config["interceptors"] = _without_duplicate_router_interceptors(
+            config.get("interceptors", ())
+        )
         return config
 
     def entity_workflow(self, definition_name: str) -> type[EntityWorkflow]:
