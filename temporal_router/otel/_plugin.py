@@ -226,6 +226,15 @@ def _qualified_name(exc: BaseException) -> str:
     return f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
 
 
+def _monotonic_ns() -> int | None:
+    """A monotonic reading, or None where clocks are off limits (Temporal's sandbox, when
+    this module is not passed through). Only used for durations, never for control flow."""
+    try:
+        return time.monotonic_ns()
+    except Exception:
+        return None
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
 
@@ -342,7 +351,7 @@ class _Frame:
     command_label: str = OTHER
     state_label: str = OTHER
     transition: tuple[str, str] | None = None
-    started_ns: int = 0
+    started_ns: int | None = None  # only for spans without timestamps (no-op tracers)
 
 
 #: The open dispatches of the current task, innermost last. Tuples, so that tasks spawned
@@ -446,7 +455,6 @@ class _RouterHooks:
 
     def _open_dispatch(self, frame: _Frame, workflow: Any, command: Any) -> None:
         definition = self._definition
-        frame.started_ns = time.monotonic_ns()
         frame.definition = definition.name
         command_type = _command_type(command)
         declared = isinstance(command_type, str) and definition.has_command(command_type)
@@ -468,6 +476,8 @@ class _RouterHooks:
             name, kind=SpanKind.INTERNAL, attributes=attributes
         )
         frame.dispatch = _Scope.open(span)
+        if not isinstance(getattr(span, "start_time", None), int):
+            frame.started_ns = _monotonic_ns()
 
     def dispatch_end(self, workflow: Any, command: Any, result: DispatchResult) -> None:
         frame: _Frame | None = None
@@ -489,8 +499,9 @@ class _RouterHooks:
             with _Guard("dispatch:end (duration)"):
                 duration_s = self._span_duration(frame.dispatch.span)
         with _Guard("dispatch:end (metrics)"):
-            if duration_s is None:
-                duration_s = (time.monotonic_ns() - frame.started_ns) / 1e9
+            if duration_s is None and frame.started_ns is not None:
+                now = _monotonic_ns()
+                duration_s = None if now is None else (now - frame.started_ns) / 1e9
             attributes: dict[str, AttributeValue] = {
                 DEFINITION: frame.definition,
                 COMMAND_TYPE: frame.command_label,
@@ -498,7 +509,8 @@ class _RouterHooks:
                 **outcome.metric_attributes(),
             }
             self._telemetry.dispatches.add(1, attributes)
-            self._telemetry.duration.record(max(duration_s, 0.0), attributes)
+            if duration_s is not None:
+                self._telemetry.duration.record(max(duration_s, 0.0), attributes)
 
     @staticmethod
     def _close(scope: _Scope, outcome: _Outcome, *, frame: _Frame | None = None) -> None:

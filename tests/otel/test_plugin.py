@@ -50,9 +50,11 @@ from temporal_router.otel import (
     TRANSITION_TO,
     WORKFLOW_ID,
     WORKFLOW_STATE,
+    configure_tracing,
     is_fault,
     otel_plugin,
 )
+from temporal_router.otel import _plugin as _plugin_module
 
 from ._helpers import (
     counts,
@@ -541,6 +543,46 @@ async def test_metrics_without_a_tracer(
     assert count == 1
     (point,) = metric_points(otel_metrics, METRIC_DISPATCH_DURATION)
     assert 0 < point.sum < 5
+
+
+async def test_duration_uses_the_replay_safe_span_clock(
+    otel_meter_provider: MeterProvider,
+    otel_metrics: InMemoryMetricReader,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    provider = configure_tracing(set_global=False)  # a ReplaySafeTracerProvider
+    # No clock reads of our own when the span has timestamps (Temporal's sandbox restricts
+    # time.monotonic_ns for modules that are not passed through).
+    monkeypatch.setattr(_plugin_module, "time", _NoClock())
+    router = make_router(make_definition(), provider, otel_meter_provider)
+    await router.dispatch(todo(router.definition), {"type": "Rename"})
+    provider.shutdown()
+    (point,) = metric_points(otel_metrics, METRIC_DISPATCH_DURATION)
+    assert point.count == 1
+    assert 0 < point.sum < 5
+
+
+async def test_without_timestamps_or_clock_the_duration_is_skipped(
+    otel_meter_provider: MeterProvider,
+    otel_metrics: InMemoryMetricReader,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(_plugin_module, "time", _NoClock())
+    router = make_router(make_definition(), trace.NoOpTracerProvider(), otel_meter_provider)
+    with caplog.at_level(logging.WARNING, logger="temporal_router.otel"):
+        assert (await router.dispatch(todo(router.definition), {"type": "Rename"})).ok
+    assert caplog.text == ""  # a restricted clock is expected, not a failure
+    assert sum(counts(otel_metrics, METRIC_DISPATCHES).values()) == 1
+    assert metric_points(otel_metrics, METRIC_DISPATCH_DURATION) == []
+
+
+class _NoClock:
+    """Stands in for the ``time`` module inside Temporal's sandbox."""
+
+    def monotonic_ns(self) -> int:
+        raise RuntimeError("Cannot access time.monotonic_ns from inside a workflow")
 
 
 # --- guards: telemetry never changes a dispatch -----------------------------------------------
