@@ -65,8 +65,11 @@ Context handling
     same router stays inert instead of duplicating spans.
 
 Inside Temporal workflows
-    The plugin reads no wall clock for control flow and keeps no module state besides the
-    ``ContextVar``. Under ``temporalio.contrib.opentelemetry.OpenTelemetryPlugin`` with a
+    The plugin reads no clock for control flow and keeps no module state besides the
+    ``ContextVar``. Durations come from the dispatch span's own timestamps (the replay-safe
+    provider stamps a span started during replay with workflow time); only spans without
+    timestamps (a no-op tracer) fall back to ``time.monotonic_ns``, and where the sandbox
+    forbids that, the duration is simply not recorded. Under ``temporalio.contrib.opentelemetry.OpenTelemetryPlugin`` with a
     ``ReplaySafeTracerProvider`` (see :func:`configure_tracing`), spans are not re-exported on
     replay. Exceptions are added as ``exception`` events rather than with
     ``span.record_exception``: the replay-safe span refuses to *end* after recording an
