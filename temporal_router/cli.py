@@ -583,7 +583,7 @@ def _parser() -> argparse.ArgumentParser:
         "--file",
         help="trace file (default .temporal-router/traces.jsonl, env TEMPORAL_ROUTER_TRACES_PATH)",
     )
-    p.add_argument("--width", type=int, default=100, help="output width")
+    p.add_argument("--width", type=int, default=40, help="width of the duration bars")
     return parser
 
 

@@ -11,6 +11,7 @@ import temporalio.converter
 from temporalio import activity
 from temporalio.client import ClientConfig, WorkflowUpdateFailedError
 from temporalio.common import HeaderCodecBehavior
+from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.exceptions import ApplicationError
 from temporalio.plugin import SimplePlugin
@@ -103,16 +104,21 @@ def _append_missing(items: Sequence[Any]) -> Callable[[Sequence[Any] | None], Se
     return configure
 
 
+_SINGLETONS = (RouterInterceptor, OpenTelemetryInterceptor)
+
+
 def _without_duplicate_router_interceptors(
-    interceptors: Sequence[Any], *, already_installed: bool = False
+    interceptors: Sequence[Any], *, already_installed: Sequence[Any] = ()
 ) -> list[Any]:
-    seen = already_installed
+    """Keep the first interceptor of each kind that must run once (ours, and OTel's)."""
+    seen = {kind for kind in _SINGLETONS if any(isinstance(i, kind) for i in already_installed)}
     kept: list[Any] = []
     for interceptor in interceptors:
-        if isinstance(interceptor, RouterInterceptor):
-            if seen:
+        kind = next((k for k in _SINGLETONS if isinstance(interceptor, k)), None)
+        if kind is not None:
+            if kind in seen:
                 continue
-            seen = True
+            seen.add(kind)
         kept.append(interceptor)
     return kept
 
@@ -141,6 +147,11 @@ class RouterPlugin(SimplePlugin):
         encryption_key: Encrypt all payloads with AES-GCM (:class:`EncryptionCodec`): a
             16/24/32-byte key, or base64 of one.
         encrypt_headers: Also run headers (the caller context) through the codec.
+        otel: Trace on Temporal: temporalio's ``OpenTelemetryInterceptor`` (with Temporal's
+            own spans, outermost, so dispatch spans nest under ``HandleUpdate``) and
+            :func:`~temporal_router.otel.otel_plugin` on every router. The global tracer
+            provider must be replay safe (:func:`~temporal_router.otel.configure_tracing`)
+            and set before workers are built.
 
     Example::
 
@@ -164,6 +175,7 @@ class RouterPlugin(SimplePlugin):
         extensions: Sequence[RouterExtension] = (),
         encryption_key: bytes | str | None = None,
         encrypt_headers: bool = False,
+        otel: bool = False,
     ) -> None:
         if not routers:
             raise ConfigurationError("RouterPlugin needs at least one router")
@@ -187,6 +199,12 @@ class RouterPlugin(SimplePlugin):
             )
         if max_history_events < 100:
             raise ConfigurationError(f"max_history_events must be >= 100, got {max_history_events}")
+        if otel:
+            from ..otel import otel_plugin
+
+            telemetry = otel_plugin()
+            for router in routers:
+                router.use(telemetry)
         for extension in extensions:
             if not isinstance(extension, RouterExtension):
                 raise ConfigurationError(
@@ -221,6 +239,7 @@ class RouterPlugin(SimplePlugin):
             ),
             workflow_runner=_with_passthrough([*PASSTHROUGH_MODULES, *passthrough_modules]),
             interceptors=[
+                *([OpenTelemetryInterceptor(add_temporal_spans=True)] if otel else []),
                 RouterInterceptor(),
                 *(i for extension in extensions for i in extension.interceptors),
             ],
@@ -240,9 +259,7 @@ class RouterPlugin(SimplePlugin):
         """See base class; our interceptor is installed once however often we are."""
         config = super().configure_worker(config)
         client = config.get("client")
-        on_client = client is not None and any(
-            isinstance(i, RouterInterceptor) for i in client.config().get("interceptors", ())
-        )
+        on_client = list(client.config().get("interceptors", ())) if client is not None else []
         config["interceptors"] = _without_duplicate_router_interceptors(
             config.get("interceptors", ()), already_installed=on_client
         )

@@ -109,5 +109,12 @@ def set_current_caller(caller: Caller | None) -> Any:
 
 
 def reset_current_caller(token: Any) -> None:
-    """Undo :func:`set_current_caller`."""
-    _current.reset(token)
+    """Undo :func:`set_current_caller`.
+
+    A token from another ``contextvars.Context`` is ignored: Temporal closes an evicted
+    workflow's coroutines from a different context, and there is nothing left to undo.
+    """
+    try:
+        _current.reset(token)
+    except ValueError:
+        pass

@@ -12,6 +12,7 @@ wildcard handlers. Routes are resolved and their chains assembled once per
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -557,7 +558,8 @@ class WorkflowRouter:
         except Exception as exc:
             failure = classify_error(exc)
         finally:
-            current_context.reset(token)
+            with contextlib.suppress(ValueError):  # evicted: closed from another Context
+                current_context.reset(token)
         if failure is not None:
             result = DispatchResult.failure(failure)
             await self._emit("error", (result.error, view))
