@@ -114,7 +114,5 @@ def reset_current_caller(token: Any) -> None:
     A token from another ``contextvars.Context`` is ignored: Temporal closes an evicted
     workflow's coroutines from a different context, and there is nothing left to undo.
     """
-    try:
+    with contextlib.suppress(ValueError):
         _current.reset(token)
-    except ValueError:
-        pass
