@@ -199,6 +199,31 @@ def _span_processors(path: Path) -> list[BatchSpanProcessor]:
     return processors
 
 
+class _BenignDetachFilter(logging.Filter):
+    """Drops OpenTelemetry's "Failed to detach context" for coroutines closed by GC.
+
+    Long-running workflows (every entity) are still cached when a worker shuts down; Python
+    later closes their coroutines with ``GeneratorExit`` in another ``contextvars.Context``,
+    and detaching the span context there fails harmlessly (temporalio/sdk-python#441, #1849).
+    Only that exact case is dropped; every other detach failure is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.getMessage() == "Failed to detach context"
+            and isinstance(exc, ValueError)
+            and "was created in a different Context" in str(exc)
+            and isinstance(exc.__context__, GeneratorExit)
+        )
+
+
+def _quiet_benign_detach_errors() -> None:
+    context_logger = logging.getLogger("opentelemetry.context")
+    if not any(isinstance(f, _BenignDetachFilter) for f in context_logger.filters):
+        context_logger.addFilter(_BenignDetachFilter())
+
+
 def configure_tracing(
     *,
     service_name: str | None = None,
@@ -254,6 +279,7 @@ def configure_tracing(
         provider.add_span_processor(processor)
     if set_global:
         trace.set_tracer_provider(provider)
+        _quiet_benign_detach_errors()
     return provider
 
 

