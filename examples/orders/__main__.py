@@ -112,9 +112,13 @@ async def scenario(client: Client) -> str:
     return order_id
 
 
-async def main() -> int:
+def _fresh_trace_file() -> None:
     TRACES.parent.mkdir(exist_ok=True)
     TRACES.unlink(missing_ok=True)
+
+
+async def main() -> int:
+    _fresh_trace_file()
     provider = configure_tracing(traces_path=TRACES, service_name="orders-demo")
     started = time.monotonic()
     print(
