@@ -45,6 +45,11 @@ async def run_chain(
     ``next()`` it calls (or returns) without awaiting runs when it returns.
     """
     depth = len(chain)
+    if depth == 0:
+        out = terminal(ctx)
+        if is_awaitable(out):
+            await out
+        return
 
     async def call(i: int) -> None:
         if i == depth:

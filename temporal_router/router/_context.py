@@ -82,7 +82,17 @@ def _is_flat(schema: type[BaseModel]) -> bool:
 
 def copy_model(model: BaseModel) -> BaseModel:
     """An independent copy of ``model``: shallow when every field is immutable, else deep."""
-    return model.model_copy(deep=not _is_flat(type(model)))
+    cls = type(model)
+    if not _is_flat(cls):
+        return model.model_copy(deep=True)
+    # What model_copy() does for a flat model, without its generic bookkeeping: this runs on
+    # every ``ctx.data`` read.
+    copied = cls.__new__(cls)
+    object.__setattr__(copied, "__dict__", model.__dict__.copy())
+    object.__setattr__(copied, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
+    object.__setattr__(copied, "__pydantic_extra__", None)
+    object.__setattr__(copied, "__pydantic_private__", None)
+    return copied
 
 
 @dataclasses.dataclass(frozen=True, eq=False, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,8 +112,8 @@ def is_server_field(field: FieldInfo) -> bool:
 
 def utc_now() -> datetime:
     """The current UTC time at millisecond precision, the precision of snapshots."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    # fromtimestamp rounds to the nearest microsecond, so the float division is exact enough.
+    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
 
 def to_iso(moment: datetime) -> str:
@@ -305,7 +306,9 @@ class WorkflowDefinition:
             ValidationError: the command is malformed or its payload invalid (source
                 ``command``).
         """
-        if isinstance(command, Command):
+        if type(command) is dict and "type" in command:  # the common case, checked first
+            command_type, payload = command["type"], command.get("payload", {})
+        elif isinstance(command, Command):
             command_type, payload = command.type, command.payload
         elif isinstance(command, Mapping) and "type" in command:
             command_type, payload = command["type"], command.get("payload", {})

@@ -499,12 +499,14 @@ class WorkflowRouter:
                 :func:`~temporal_router.current_caller` (the Temporal adapter sets it from
                 the command's headers).
         """
-        await self._emit("dispatch:start", (workflow, command))
-        result: DispatchResult | None = None
+        hooks = self._hooks
+        # Each _emit is a coroutine to create and await: skip it when nobody listens.
+        if hooks["dispatch:start"]:
+            await self._emit("dispatch:start", (workflow, command))
         try:
             result = await self._pipeline(workflow, command, now, caller)
         except Exception as exc:
-            result = DispatchResult.failure(UnexpectedFailure(exc, _error_message(exc)))
+            result = DispatchResult(False, error=UnexpectedFailure(exc, _error_message(exc)))
         except BaseException as exc:
             # Cancellation propagates, but observers still see the dispatch end.
             await self._emit(
@@ -512,11 +514,12 @@ class WorkflowRouter:
                 (
                     workflow,
                     command,
-                    DispatchResult.failure(UnexpectedFailure(exc, _error_message(exc))),
+                    DispatchResult(False, error=UnexpectedFailure(exc, _error_message(exc))),
                 ),
             )
             raise
-        await self._emit("dispatch:end", (workflow, command, result))
+        if hooks["dispatch:end"]:
+            await self._emit("dispatch:end", (workflow, command, result))
         return result
 
     async def _pipeline(
@@ -549,29 +552,40 @@ class WorkflowRouter:
             self._ctx_deps,
             caller if caller is not None else current_caller(),
         )
+        hooks = self._hooks
         view = ReadonlyContext(ctx)
-        await self._emit("pipeline:start", (view,))
+        if hooks["pipeline:start"]:
+            await self._emit("pipeline:start", (view,))
         token = current_context.set(ctx)
         failure: PipelineError | None = None
         try:
-            await run_chain(route.chain, route.handler, ctx)
+            if route.chain:
+                await run_chain(route.chain, route.handler, ctx)
+            else:
+                out = route.handler(ctx)
+                if is_awaitable(out):
+                    await out
         except Exception as exc:
             failure = classify_error(exc)
         finally:
             with contextlib.suppress(ValueError):  # evicted: closed from another Context
                 current_context.reset(token)
         if failure is not None:
-            result = DispatchResult.failure(failure)
-            await self._emit("error", (result.error, view))
-            await self._emit("pipeline:end", (view, result))
+            result = DispatchResult(False, error=failure)
+            if hooks["error"]:
+                await self._emit("error", (failure, view))
+            if hooks["pipeline:end"]:
+                await self._emit("pipeline:end", (view, result))
             return result
         new_workflow = ctx.result_workflow(now if now is not None else utc_now())
-        result = DispatchResult.success(new_workflow, ctx.result_events())
-        if new_workflow.state != workflow.state:
+        result = DispatchResult(True, new_workflow, ctx.result_events())
+        if hooks["transition"] and new_workflow.state != workflow.state:
             await self._emit("transition", (workflow.state, new_workflow.state, new_workflow))
-        for event in result.events:
-            await self._emit("event", (event, new_workflow))
-        await self._emit("pipeline:end", (view, result))
+        if hooks["event"]:
+            for event in result.events:
+                await self._emit("event", (event, new_workflow))
+        if hooks["pipeline:end"]:
+            await self._emit("pipeline:end", (view, result))
         return result
 
     async def _emit(self, event: str, args: tuple[Any, ...]) -> None:
