@@ -4,21 +4,22 @@ Subcommands (each has ``--help``)::
 
     temporal-router dev      --app examples.orders   embedded Temporal + Web UI + worker + traces
     temporal-router worker   --app examples.orders   a worker for deployment (TEMPORAL_ADDRESS ...)
-    temporal-router dispatch ID COMMAND --payload '{"amount": 30}'
+    temporal-router dispatch ID COMMAND --payload '{"card_token": "tok"}' --identity ada --role customer
     temporal-router get      ID
     temporal-router list     [--state S]
-    temporal-router hook     ID --task-queue Q --workflow-name W [--args '[...]']
+    temporal-router hook     ID --hook-task-queue Q --workflow-name W [--args '[...]']
     temporal-router graph    --app examples.orders   Mermaid diagram of states x commands
     temporal-router traces   [WORKFLOW_ID]           the local trace file as a waterfall
 
 The app (``--app`` or ``TEMPORAL_ROUTER_APP``) is ``module`` or ``module:attribute``, naming
 a ``RouterPlugin``, a ``WorkflowRouter`` or a list of routers; a bare module is searched for
-``plugin``, then ``router``, then ``routers``. Its ``TASK_QUEUE`` attribute, if any, is the
-default task queue.
+``plugin``, then ``router``, then ``routers``. Modules are imported with the working directory
+on ``sys.path``. Its ``TASK_QUEUE`` attribute, if any, is the default task queue.
 
 Client commands connect to ``--address``, else ``TEMPORAL_ADDRESS`` (with the standard
 ``TEMPORAL_*`` TLS and API-key variables), else the server a running ``temporal-router dev``
-recorded in ``.temporal-router/dev.json``.
+recorded in ``.temporal-router/dev.json``. ``--identity``, ``--role``, ``--tenant`` and
+``--correlation-id`` set the caller context that the entity's middleware sees.
 
 Exit codes: 0 success; 1 the command was refused (a failed dispatch result); 2 bad input
 (nothing was sent); 3 the server could not be reached or failed.
@@ -38,12 +39,14 @@ import signal
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .router import (
+    Caller,
     ConfigurationError,
     DispatchResult,
     UnknownNameError,
@@ -95,6 +98,11 @@ def load_app(spec: str) -> App:
     from .adapter import RouterPlugin
 
     module_name, _, attribute = spec.partition(":")
+    # Like `python -m` (and uvicorn), find app modules in the working directory: the
+    # console script's sys.path holds only its own directory.
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -198,7 +206,8 @@ async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIter
     from .adapter._connect import connect_client
 
     address = args.address or None
-    if address is None and not os.environ.get("TEMPORAL_ADDRESS"):
+    configured = address is not None or bool(os.environ.get("TEMPORAL_ADDRESS"))
+    if not configured:
         address = _dev_address()
         if address is None:
             raise CliError(
@@ -206,21 +215,30 @@ async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIter
                 "`temporal-router dev` in another terminal",
                 EXIT_SERVER,
             )
-    try:
-        if address is not None and not os.environ.get("TEMPORAL_ADDRESS") and args.address is None:
-            client = await Client.connect(
-                address, namespace=args.namespace or "default", plugins=list(plugins)
-            )
+    where = address or os.environ.get("TEMPORAL_ADDRESS")
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            if configured:
+                client = await stack.enter_async_context(
+                    connect_client(plugins=plugins, namespace=args.namespace, address=address)
+                )
+            else:  # the server `temporal-router dev` recorded
+                assert address is not None
+                client = await Client.connect(
+                    address, namespace=args.namespace or "default", plugins=list(plugins)
+                )
+        except RPCError as exc:
+            raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
+        except (ConnectionError, RuntimeError) as exc:
+            raise CliError(
+                f"cannot reach Temporal at {where}: {exc} (is the server running?)", EXIT_SERVER
+            ) from None
+        except (OSError, ValueError) as exc:  # TEMPORAL_TLS_* files, config file
+            raise CliError(f"cannot configure the connection to {where}: {exc}") from None
+        try:
             yield client
-            return
-        async with connect_client(
-            plugins=plugins, namespace=args.namespace, address=address
-        ) as client:
-            yield client
-    except RPCError as exc:
-        raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
-    except (ConnectionError, RuntimeError) as exc:
-        raise CliError(f"cannot reach Temporal: {exc}", EXIT_SERVER) from None
+        except RPCError as exc:
+            raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
 
 
 def _app(args: argparse.Namespace, required: bool = True) -> App | None:
@@ -236,20 +254,65 @@ def _router_client(args: argparse.Namespace, client: Any, app: App, definition: 
     from .adapter import RouterClient
 
     return RouterClient(
-        client, app.router(definition), task_queue=args.task_queue or app.task_queue
+        client,
+        app.router(definition),
+        task_queue=args.task_queue or app.task_queue,
+        context=_caller(args),
     )
+
+
+def _caller(args: argparse.Namespace) -> Caller | None:
+    """The caller that --identity/--role/--tenant/--correlation-id describe, if any."""
+    fields: dict[str, Any] = {
+        "identity": getattr(args, "identity", None),
+        "roles": tuple(getattr(args, "role", None) or ()),
+        "tenant": getattr(args, "tenant", None),
+        "correlation_id": getattr(args, "correlation_id", None),
+    }
+    if not any(fields.values()):
+        return None
+    return Caller(**fields)
 
 
 # -- subcommands ----------------------------------------------------------------------------------
 
 
-async def _run_worker(client: Any, app: App, task_queue: str, stop: asyncio.Event) -> None:
+async def _run_worker(
+    client: Any, app: App, task_queue: str, stop: asyncio.Event, grace: float = 10.0
+) -> None:
+    from datetime import timedelta
+
     from temporalio.worker import Worker
 
-    async with Worker(client, task_queue=task_queue):
+    async with Worker(
+        client, task_queue=task_queue, graceful_shutdown_timeout=timedelta(seconds=grace)
+    ):
         _progress(f"worker running on task queue {task_queue!r}; Ctrl-C to stop")
         await stop.wait()
-        _progress("stopping: finishing in-flight tasks")
+        _progress(f"stopping: finishing in-flight tasks (up to {grace:g}s)")
+
+
+def _uses_otel(app: App) -> bool:
+    """Whether the app's plugin was built with ``otel=True`` (Temporal's OTel interceptor)."""
+    from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
+
+    interceptors = getattr(app.plugin, "interceptors", None) or ()
+    return any(isinstance(i, OpenTelemetryInterceptor) for i in interceptors)
+
+
+def _ensure_replay_safe_tracer() -> None:
+    """Give Temporal's OTel interceptor the replay-safe global provider it insists on.
+
+    Without ``--tracing`` nothing is exported: the provider has no span processor.
+    """
+    from opentelemetry import trace
+    from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
+
+    from .otel._setup import _quiet_benign_detach_errors
+
+    if not isinstance(trace.get_tracer_provider(), ReplaySafeTracerProvider):
+        trace.set_tracer_provider(create_tracer_provider())
+        _quiet_benign_detach_errors()
 
 
 def _stop_event() -> asyncio.Event:
@@ -301,13 +364,26 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     app = _app(args)
     assert app is not None
     if not (args.address or os.environ.get("TEMPORAL_ADDRESS")):
-        raise CliError("worker needs a server: set TEMPORAL_ADDRESS (or pass --address)")
+        raise CliError(
+            "worker needs a server: set TEMPORAL_ADDRESS (or pass --address); for a local "
+            "one, run `temporal-router dev` instead",
+            EXIT_SERVER,
+        )
     if args.tracing:
         from .otel import configure_tracing
 
         configure_tracing(service_name=args.service_name)
+    elif _uses_otel(app):
+        _ensure_replay_safe_tracer()
+        _progress("the app traces (otel=True) but spans are not exported: pass --tracing")
     async with _client(args, [app.plugin]) as client:
-        await _run_worker(client, app, args.task_queue or app.task_queue, _stop_event())
+        await _run_worker(
+            client,
+            app,
+            args.task_queue or app.task_queue,
+            _stop_event(),
+            args.graceful_shutdown_timeout,
+        )
     return EXIT_OK
 
 
@@ -329,26 +405,52 @@ async def cmd_dispatch(args: argparse.Namespace) -> int:
         raise CliError(
             f"invalid payload for {args.command}: {_issues(exc)}; nothing sent"
         ) from None
-    create = None
-    if args.create:
-        data = _parse_json(args.data, "--data") if args.data else {}
-        create = {"initial_state": args.create, "data": data}
+    create = _create_spec(args, router)
+    command_id = args.command_id or str(uuid.uuid4())
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         try:
-            result = await rc.dispatch(
-                args.id,
-                {"type": args.command, "payload": payload},
-                command_id=args.command_id,
-                expected_version=args.expected_version,
-                create=create,
+            result = await asyncio.wait_for(
+                rc.dispatch(
+                    args.id,
+                    {"type": args.command, "payload": payload},
+                    command_id=command_id,
+                    expected_version=args.expected_version,
+                    create=create,
+                ),
+                timeout=args.timeout,
             )
-        except ValidationError as exc:
+        except TimeoutError:
             raise CliError(
-                f"invalid --data for {args.create}: {_issues(exc)}; nothing sent"
+                f"no result within {args.timeout:g}s: is a worker running on task queue "
+                f"{rc.task_queue!r}? The command may still be applied; to get its result "
+                f"exactly once, repeat it with --command-id {command_id}",
+                EXIT_SERVER,
             ) from None
     _print_json(_result_json(result))
     return EXIT_OK if result.ok else EXIT_REFUSED
+
+
+def _create_spec(args: argparse.Namespace, router: WorkflowRouter) -> dict[str, Any] | None:
+    """``--create STATE --data JSON`` as RouterClient's ``create=``, checked before sending."""
+    if not args.create:
+        if args.data:
+            raise CliError("--data goes with --create STATE; nothing sent")
+        return None
+    definition = router.definition
+    if not definition.has_state(args.create):
+        known = ", ".join(definition.states)
+        raise CliError(
+            f"unknown state {args.create!r} for {definition.name} (known: {known}); nothing sent"
+        )
+    data = _parse_json(args.data, "--data") if args.data else {}
+    if not isinstance(data, dict):
+        raise CliError("--data must be a JSON object")
+    try:
+        definition.validate("state", args.create, data, source="state")
+    except ValidationError as exc:
+        raise CliError(f"invalid --data for {args.create}: {_issues(exc)}; nothing sent") from None
+    return {"initial_state": args.create, "data": data}
 
 
 def _issues(exc: ValidationError) -> str:
@@ -386,6 +488,10 @@ async def cmd_get(args: argparse.Namespace) -> int:
 async def cmd_list(args: argparse.Namespace) -> int:
     app = _app(args)
     assert app is not None
+    definition = app.router(args.definition).definition
+    if args.state is not None and not definition.has_state(args.state):
+        known = ", ".join(definition.states)
+        raise CliError(f"unknown state {args.state!r} for {definition.name} (known: {known})")
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         rows = [entity async for entity in rc.list(state=args.state)]
@@ -403,6 +509,11 @@ async def cmd_hook(args: argparse.Namespace) -> int:
     hook_args = _parse_json(args.args, "--args") if args.args else []
     if not isinstance(hook_args, list):
         raise CliError("--args must be a JSON array")
+    if not (args.entity or (args.hook_task_queue and args.workflow_name)):
+        raise CliError(
+            "which workflow should the hook run? pass --hook-task-queue Q --workflow-name W, "
+            "or --entity NAME (both); nothing sent"
+        )
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         try:
@@ -519,6 +630,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--address", help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")
         return p
 
+    def add_caller(p: argparse.ArgumentParser) -> None:
+        group = p.add_argument_group(
+            "caller", "who sends the request (middleware sees it as ctx.caller)"
+        )
+        group.add_argument("--identity", help="the caller's identity, e.g. a user id")
+        group.add_argument(
+            "--role", action="append", metavar="ROLE", help="a role of the caller (repeatable)"
+        )
+        group.add_argument("--tenant", help="the tenant the call acts for")
+        group.add_argument("--correlation-id", help="ties together what one request causes")
+
     p = add(
         "dev",
         "Run the embedded Temporal dev server (with Web UI), a worker for the app, and local traces.",
@@ -536,6 +658,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tracing", action="store_true", help="export traces per the OTEL_* variables")
     p.add_argument("--service-name", default=None, help="OTel service name")
+    p.add_argument(
+        "--graceful-shutdown-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, how long running activities may take to finish (default 10)",
+    )
 
     p = add("dispatch", "Send a command to an entity and print the result.", cmd_dispatch)
     p.add_argument("id", help="entity (workflow) id")
@@ -550,10 +679,19 @@ def _parser() -> argparse.ArgumentParser:
         "--create", metavar="STATE", help="create the entity in STATE if it does not exist"
     )
     p.add_argument("--data", help="initial data (JSON object) for --create")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up waiting for the result after this long (default 60)",
+    )
+    add_caller(p)
 
     p = add("get", "Print an entity's current state, data and version.", cmd_get)
     p.add_argument("id", help="entity (workflow) id")
     p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_caller(p)
 
     p = add("list", "List running entities, optionally in one state.", cmd_list)
     p.add_argument("--state", help="only entities in this state")
@@ -566,6 +704,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--entity", help="shorthand: task queue and workflow type both")
     p.add_argument("--args", help="hook arguments as a JSON array")
     p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_caller(p)
 
     p = add(
         "graph", "Print the states x commands of the app's routers as a Mermaid diagram.", cmd_graph
