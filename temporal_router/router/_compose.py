@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from ._errors import NextCalledTwiceError
 
-__all__ = ["is_awaitable", "run_chain"]
+__all__ = ["compile_chain", "is_awaitable", "run_chain"]
 
 C = TypeVar("C")
 
@@ -20,17 +20,63 @@ def is_awaitable(value: object) -> bool:
 class _Step:
     """The awaitable ``next()`` returns; runs the rest of the chain at most once."""
 
-    __slots__ = ("_run", "started")
+    __slots__ = ("_ctx", "_inner", "started")
 
-    def __init__(self, run: Callable[[], Awaitable[None]]) -> None:
-        self._run = run
+    def __init__(self, inner: Callable[[Any], Awaitable[None]], ctx: Any) -> None:
+        self._inner = inner
+        self._ctx = ctx
         self.started = False
 
     def __await__(self) -> Any:
         if self.started:
             raise NextCalledTwiceError()
         self.started = True
-        return self._run().__await__()
+        return self._inner(self._ctx).__await__()
+
+
+def _terminal(terminal: Callable[[C], Any]) -> Callable[[C], Awaitable[None]]:
+    async def run_terminal(ctx: C) -> None:
+        out = terminal(ctx)
+        if out is not None and hasattr(out, "__await__"):
+            await out
+
+    return run_terminal
+
+
+def _layer(
+    middleware: Callable[[C, Callable[[], _Step]], Any], inner: Callable[[C], Awaitable[None]]
+) -> Callable[[C], Awaitable[None]]:
+    async def layer(ctx: C) -> None:
+        step: _Step | None = None
+
+        def next_() -> _Step:
+            nonlocal step
+            if step is not None:
+                raise NextCalledTwiceError()
+            step = _Step(inner, ctx)
+            return step
+
+        out = middleware(ctx, next_)
+        if out is not None and hasattr(out, "__await__") and out is not step:
+            await out
+        # A plain-def middleware cannot await: `next()` without awaiting means "continue".
+        if step is not None and not step.started:
+            await step
+
+    return layer
+
+
+def compile_chain(
+    chain: Sequence[Callable[[C, Callable[[], _Step]], Any]], terminal: Callable[[C], Any]
+) -> Callable[[C], Awaitable[None]]:
+    """``chain`` (outermost first) around ``terminal``, nested once into one callable.
+
+    Built once per route, so a dispatch pays only for the layers themselves.
+    """
+    runner = _terminal(terminal)
+    for middleware in reversed(chain):
+        runner = _layer(middleware, runner)
+    return runner
 
 
 async def run_chain(
@@ -41,35 +87,8 @@ async def run_chain(
     """Run ``chain`` (outermost first) around ``terminal``; sync or async callables.
 
     A middleware that never calls ``next`` short-circuits the rest. Calling ``next`` twice
-    raises :class:`NextCalledTwiceError`. A plain ``def`` middleware cannot await, so a
-    ``next()`` it calls (or returns) without awaiting runs when it returns.
+    (or awaiting what it returned twice) raises :class:`NextCalledTwiceError`. A plain
+    ``def`` middleware cannot await, so a ``next()`` it calls (or returns) without awaiting
+    runs when it returns.
     """
-    depth = len(chain)
-    if depth == 0:
-        out = terminal(ctx)
-        if is_awaitable(out):
-            await out
-        return
-
-    async def call(i: int) -> None:
-        if i == depth:
-            out = terminal(ctx)
-            if is_awaitable(out):
-                await out
-            return
-        step: _Step | None = None
-
-        def next_() -> _Step:
-            nonlocal step
-            if step is not None:
-                raise NextCalledTwiceError()
-            step = _Step(lambda: call(i + 1))
-            return step
-
-        out = chain[i](ctx, next_)
-        if is_awaitable(out) and out is not step:
-            await out
-        if step is not None and not step.started:
-            await step
-
-    await call(0)
+    await compile_chain(chain, terminal)(ctx)

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
 
 from ._caller import Caller, current_caller
-from ._compose import is_awaitable, run_chain
+from ._compose import compile_chain, is_awaitable
 from ._context import Context, ReadonlyContext, current_context
 from ._definition import WorkflowDefinition, utc_now
 from ._deps import wrap_deps as wrap_deps_
@@ -142,6 +142,11 @@ class Route:
     kind: Literal["single", "multi", "wildcard"]
     chain: tuple[Middleware, ...]
     handler: Handler
+    #: The chain and handler compiled into one callable (built once, when the route is).
+    run: Callable[[Context], Awaitable[None]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run", compile_chain(self.chain, self.handler))
 
 
 def _error_message(exc: BaseException) -> str:
@@ -501,8 +506,10 @@ class WorkflowRouter:
         """
         hooks = self._hooks
         # Each _emit is a coroutine to create and await: skip it when nobody listens.
-        if hooks["dispatch:start"]:
-            await self._emit("dispatch:start", (workflow, command))
+        if hooks["dispatch:start"] and (
+            pending := self._emit_sync("dispatch:start", (workflow, command))
+        ):
+            await pending
         try:
             result = await self._pipeline(workflow, command, now, caller)
         except Exception as exc:
@@ -518,8 +525,10 @@ class WorkflowRouter:
                 ),
             )
             raise
-        if hooks["dispatch:end"]:
-            await self._emit("dispatch:end", (workflow, command, result))
+        if hooks["dispatch:end"] and (
+            pending := self._emit_sync("dispatch:end", (workflow, command, result))
+        ):
+            await pending
         return result
 
     async def _pipeline(
@@ -554,13 +563,13 @@ class WorkflowRouter:
         )
         hooks = self._hooks
         view = ReadonlyContext(ctx)
-        if hooks["pipeline:start"]:
-            await self._emit("pipeline:start", (view,))
+        if hooks["pipeline:start"] and (pending := self._emit_sync("pipeline:start", (view,))):
+            await pending
         token = current_context.set(ctx)
         failure: PipelineError | None = None
         try:
             if route.chain:
-                await run_chain(route.chain, route.handler, ctx)
+                await route.run(ctx)
             else:
                 out = route.handler(ctx)
                 if is_awaitable(out):
@@ -572,27 +581,69 @@ class WorkflowRouter:
                 current_context.reset(token)
         if failure is not None:
             result = DispatchResult(False, error=failure)
-            if hooks["error"]:
-                await self._emit("error", (failure, view))
-            if hooks["pipeline:end"]:
-                await self._emit("pipeline:end", (view, result))
+            if hooks["error"] and (pending := self._emit_sync("error", (failure, view))):
+                await pending
+            if hooks["pipeline:end"] and (
+                pending := self._emit_sync("pipeline:end", (view, result))
+            ):
+                await pending
             return result
         new_workflow = ctx.result_workflow(now if now is not None else utc_now())
         result = DispatchResult(True, new_workflow, ctx.result_events())
-        if hooks["transition"] and new_workflow.state != workflow.state:
-            await self._emit("transition", (workflow.state, new_workflow.state, new_workflow))
+        if (
+            hooks["transition"]
+            and new_workflow.state != workflow.state
+            and (
+                pending := self._emit_sync(
+                    "transition", (workflow.state, new_workflow.state, new_workflow)
+                )
+            )
+        ):
+            await pending
         if hooks["event"]:
             for event in result.events:
-                await self._emit("event", (event, new_workflow))
-        if hooks["pipeline:end"]:
-            await self._emit("pipeline:end", (view, result))
+                if pending := self._emit_sync("event", (event, new_workflow)):
+                    await pending
+        if hooks["pipeline:end"] and (pending := self._emit_sync("pipeline:end", (view, result))):
+            await pending
         return result
 
     async def _emit(self, event: str, args: tuple[Any, ...]) -> None:
-        callbacks = self._hooks[event]
-        if not callbacks:
-            return
-        for callback, arity in tuple(callbacks):
+        pending = self._emit_sync(event, args)
+        if pending is not None:
+            await pending
+
+    def _emit_sync(self, event: str, args: tuple[Any, ...]) -> Awaitable[None] | None:
+        """Call the hooks of ``event`` until one returns an awaitable; hand back the rest.
+
+        Plain-``def`` hooks (the usual telemetry hooks) then cost no coroutine at all.
+        """
+        callbacks = tuple(self._hooks[event])
+        for index, (callback, arity) in enumerate(callbacks):
+            try:
+                out = callback(*args[:arity])
+            except Exception as exc:
+                return self._finish_emit(callbacks, index + 1, args, None, exc)
+            if is_awaitable(out):
+                return self._finish_emit(callbacks, index + 1, args, out, None)
+        return None
+
+    async def _finish_emit(
+        self,
+        callbacks: tuple[tuple[Callable[..., Any], int], ...],
+        start: int,
+        args: tuple[Any, ...],
+        pending: Any,
+        error: Exception | None,
+    ) -> None:
+        if error is not None:
+            await self._report_hook_error(error)
+        if pending is not None:
+            try:
+                await pending
+            except Exception as exc:
+                await self._report_hook_error(exc)
+        for callback, arity in callbacks[start:]:
             try:
                 out = callback(*args[:arity])
                 if is_awaitable(out):
