@@ -11,7 +11,13 @@ The HotMesh hook primitive, on Temporal:
   argument, ``{"signal": id, "$durable": True}``; the hooked workflow answers with
   :func:`signal`, addressed to its parent by workflow id (so the answer reaches the parent's
   newest run after continue-as-new), and ``exec_hook`` returns the answer's data.
-- Signals that arrive before their wait are kept; each wait consumes one.
+- Signals that arrive before their wait are kept; each wait consumes one. Answers that
+  arrived but were not yet consumed are carried across continue-as-new (entities carry them
+  in their input; other workflows in the ``temporal_router.inbox`` memo, which the payload
+  codec encodes like any payload).
+- A hook started for another workflow (``hook(workflow_id=...)`` from a workflow) runs as
+  the target's child, so its host is the target, but its answers (and its final failure)
+  go to the workflow that asked, which is the one waiting in ``exec_hook``.
 
 Deliberate differences from HotMesh:
 
@@ -42,7 +48,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from ..router import HookFailed, HookTargetError, HookTimeoutError
@@ -54,10 +60,13 @@ __all__ = [
     "HOOK_SIGNAL",
     "HOST_DISPATCH_ACTIVITY",
     "HOST_SNAPSHOT_ACTIVITY",
+    "INBOX_MEMO",
+    "REPLY_TO_MEMO",
     "HookConfig",
     "HookInbox",
     "HookLoopError",
     "HookRequest",
+    "answer_target",
     "dispatch_to_host",
     "exec_hook",
     "exec_hook_batch",
@@ -66,6 +75,7 @@ __all__ = [
     "host_snapshot",
     "host_snapshot_activity",
     "inbox",
+    "inbox_memo_for_continue_as_new",
     "parse_duration",
     "signal",
     "signal_info",
@@ -79,6 +89,10 @@ HOOK_SIGNAL = "__temporal_router_signal"
 HOOK_REQUEST_SIGNAL = "__temporal_router_hook"
 HOST_SNAPSHOT_ACTIVITY = "temporal_router.host_snapshot"
 HOST_DISPATCH_ACTIVITY = "temporal_router.host_dispatch"
+#: Memo key of a hook started on request: the workflow its answers go to.
+REPLY_TO_MEMO = "temporal_router.reply_to"
+#: Memo key that carries unconsumed answers of a plain workflow across continue-as-new.
+INBOX_MEMO = "temporal_router.inbox"
 
 _UNITS = {
     "ms": 0.001,
@@ -218,6 +232,8 @@ class HookRequest:
     workflow_name: str
     args: list[Any] = field(default_factory=list)
     config: dict[str, Any] | None = None
+    #: The workflow that waits for the hook's answers, if not the one that starts it.
+    reply_to: str | None = None
 
 
 class HookLoopError(ApplicationError, HookTargetError):
@@ -285,11 +301,46 @@ def inbox() -> HookInbox:
     existing = getattr(instance, _INBOX_ATTR, None)
     if isinstance(existing, HookInbox):
         return existing
-    box = HookInbox()
+    box = HookInbox(workflow.memo_value(INBOX_MEMO, None, type_hint=dict))
     setattr(instance, _INBOX_ATTR, box)
     if workflow.get_signal_handler(HOOK_SIGNAL) is None:
         workflow.set_signal_handler(HOOK_SIGNAL, box.receive)
     return box
+
+
+def inbox_memo_for_continue_as_new(memo: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The memo for continue-as-new that carries this run's unconsumed answers.
+
+    ``memo`` is the one the workflow passes (None: Temporal copies the current memo). Only
+    used for workflows that do not carry their inbox themselves (entities do).
+    """
+    instance = workflow.instance()
+    box = getattr(instance, _INBOX_ATTR, None)
+    current = workflow.memo()
+    if not isinstance(box, HookInbox):
+        # Never touched in this run: the carried state (if any) is still current.
+        if memo is not None and INBOX_MEMO in current and INBOX_MEMO not in memo:
+            return {**memo, INBOX_MEMO: current[INBOX_MEMO]}
+        return memo
+    state = box.to_state()
+    if not (state["signals"] or state["failures"]) and INBOX_MEMO not in current:
+        return memo
+    # Always written once present, even empty: a consumed answer must not come back.
+    base = dict(current) if memo is None else dict(memo)
+    base[INBOX_MEMO] = state
+    return base
+
+
+def answer_target(workflow_id: str | None = None) -> str | None:
+    """Where this workflow's hook answers go: ``workflow_id``, else the workflow that asked
+    for this hook (``hook(workflow_id=...)``), else the parent; None outside a hook."""
+    if workflow_id is not None:
+        return workflow_id
+    reply_to = workflow.memo_value(REPLY_TO_MEMO, None, type_hint=str)
+    if reply_to:
+        return str(reply_to)
+    parent = workflow.info().parent
+    return parent.workflow_id if parent is not None else None
 
 
 def _resolve_target(
@@ -331,6 +382,9 @@ async def start_requested_hook(request: HookRequest) -> None:
             task_queue=request.task_queue,
             parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             retry_policy=config.retry_policy() if config else None,
+            # A repeated request must not run a finished hook again.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={REPLY_TO_MEMO: request.reply_to} if request.reply_to else None,
         )
     except WorkflowAlreadyStartedError:
         workflow.logger.info("hook %s already started", request.hook_id)
@@ -371,10 +425,16 @@ async def hook(
     queue, name = _resolve_target(task_queue, workflow_name, entity)
     resolved = HookConfig.coerce(config)
     info = workflow.info()
+    inbox()  # answers may come before anyone waits: keep them (and carry them on)
     hook_id = f"{workflow_id or info.workflow_id}-hook-{workflow.uuid4().hex[:16]}"
     if workflow_id is not None and workflow_id != info.workflow_id:
         request = HookRequest(
-            hook_id, queue, name, list(args), resolved.to_wire() if resolved else None
+            hook_id,
+            queue,
+            name,
+            list(args),
+            resolved.to_wire() if resolved else None,
+            reply_to=info.workflow_id,
         )
         try:
             await workflow.get_external_workflow_handle(workflow_id).signal(
@@ -508,7 +568,8 @@ async def exec_hook_batch(hooks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 async def signal(signal_id: str, data: Any = None, *, workflow_id: str | None = None) -> None:
-    """Answer ``signal_id`` with ``data``: to this workflow's parent, or to ``workflow_id``.
+    """Answer ``signal_id`` with ``data``: to the workflow waiting for this hook (its parent,
+    or the workflow that asked for it with ``hook(workflow_id=...)``), or to ``workflow_id``.
 
     The signal is addressed by workflow id only, so it reaches the newest run of a parent
     that continued-as-new.
@@ -516,14 +577,11 @@ async def signal(signal_id: str, data: Any = None, *, workflow_id: str | None = 
     Raises:
         HookTargetError: there is no parent and no ``workflow_id``, or the target is closed.
     """
-    target = workflow_id
+    target = answer_target(workflow_id)
     if target is None:
-        parent = workflow.info().parent
-        if parent is None:
-            raise HookTargetError(
-                "signal() outside a hooked workflow needs workflow_id= (this workflow has no parent)"
-            )
-        target = parent.workflow_id
+        raise HookTargetError(
+            "signal() outside a hooked workflow needs workflow_id= (this workflow has no parent)"
+        )
     try:
         await workflow.get_external_workflow_handle(target).signal(
             HOOK_SIGNAL, {"id": signal_id, "data": data}

@@ -15,7 +15,11 @@ that when ``encrypt_headers=True``).
 other workflows and clients can hook into it; a hooked workflow (last argument
 ``{"signal": id, "$durable": True}``) that fails for good reports the failure to its parent
 under that signal id, so the parent's ``exec_hook`` raises ``HookFailed`` instead of waiting
-forever ("for good": non-retryable, or the last attempt of its retry policy).
+forever ("for good": non-retryable, or the last attempt of its retry policy). The report
+goes where the hook's answers go (``answer_target``: the workflow that asked for the hook).
+On continue-as-new of a workflow other than an entity (entities carry theirs in their
+input), the hook answers received but not yet consumed go to the next run in the
+``temporal_router.inbox`` memo.
 
 **Ordering.** Temporal runs interceptors in list order, outermost first: the client's, then
 the worker's own. ``RouterPlugin`` appends this interceptor after any the application passed
@@ -41,7 +45,14 @@ from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError, FailureError
 
 from ..router._caller import Caller, current_caller, reset_current_caller, set_current_caller
-from ._hooks import HOOK_REQUEST_SIGNAL, HOOK_SIGNAL, HookRequest, start_requested_hook
+from ._hooks import (
+    HOOK_REQUEST_SIGNAL,
+    HOOK_SIGNAL,
+    HookRequest,
+    answer_target,
+    inbox_memo_for_continue_as_new,
+    start_requested_hook,
+)
 
 __all__ = ["CALLER_HEADER", "RouterInterceptor", "caller_from_headers", "with_caller_header"]
 
@@ -188,8 +199,8 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
 
 async def _report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
     signal_id = _signal_id_of(args)
-    parent = workflow.info().parent
-    if signal_id is None or parent is None or not _fails_for_good(exc):
+    target = answer_target()
+    if signal_id is None or target is None or not _fails_for_good(exc):
         return
     error = {
         "hook_id": workflow.info().workflow_id,
@@ -197,11 +208,11 @@ async def _report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
         "message": str(exc),
     }
     try:
-        await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+        await workflow.get_external_workflow_handle(target).signal(
             HOOK_SIGNAL, {"id": signal_id, "error": error}
         )
     except ApplicationError:
-        workflow.logger.warning("could not report hook failure to %s", parent.workflow_id)
+        workflow.logger.warning("could not report hook failure to %s", target)
 
 
 class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
@@ -217,6 +228,10 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
     def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
         # Without this the next run starts with no headers: Temporal drops them on CAN.
         input.headers = with_caller_header(input.headers, self._inbound._start_caller)
+        from ..workflows._entity import EntityWorkflow  # entities carry their inbox in input
+
+        if not isinstance(workflow.instance(), EntityWorkflow):
+            input.memo = inbox_memo_for_continue_as_new(input.memo)
         super().continue_as_new(input)
 
     async def signal_child_workflow(
