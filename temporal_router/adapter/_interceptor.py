@@ -34,6 +34,7 @@ parent; adding or removing it keeps histories of successful runs replayable.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -60,6 +61,7 @@ __all__ = ["CALLER_HEADER", "RouterInterceptor", "caller_from_headers", "with_ca
 CALLER_HEADER = "temporal-router-caller"
 
 _converter = temporalio.converter.PayloadConverter.default
+_logger = logging.getLogger(__name__)
 
 Headers = Mapping[str, temporalio.api.common.v1.Payload]
 
@@ -71,8 +73,9 @@ def caller_from_headers(headers: Headers | None) -> Caller | None:
     try:
         data = _converter.from_payload(headers[CALLER_HEADER], dict)
         return Caller.from_dict(data)
-    except Exception:  # a bad header must not fail the workflow task
-        workflow.logger.warning("ignoring malformed %s header", CALLER_HEADER)
+    except Exception:  # a bad header must not fail the workflow task (or the activity)
+        log = workflow.logger if workflow.in_workflow() else _logger
+        log.warning("ignoring malformed %s header", CALLER_HEADER)
         return None
 
 
@@ -147,16 +150,23 @@ async def _on_hook_request(request: HookRequest) -> None:
 
 class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
     # One instance per workflow instance (rebuilt on replay): per-run state lives here.
-    _start_caller: Caller | None = None
+    _start: tuple[Caller | None] | None = None
 
     def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
         super().init(_WorkflowOutbound(outbound, self))
+
+    @property
+    def _start_caller(self) -> Caller | None:
+        # Read from the run's start headers, not in execute_workflow: Temporal runs signal
+        # and update handlers of the first activation before the workflow function starts.
+        if self._start is None:
+            self._start = (caller_from_headers(workflow.info().headers),)
+        return self._start[0]
 
     def caller(self) -> Caller | None:
         return current_caller() or self._start_caller
 
     async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
-        self._start_caller = caller_from_headers(input.headers)
         if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
             workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, _on_hook_request)
         token = set_current_caller(self._start_caller)
