@@ -1,0 +1,1 @@
+"""Reliability: crashes, restarts, retries, hostile input and handler bugs lose nothing."""
