@@ -110,10 +110,13 @@ _SINGLETONS = (RouterInterceptor, OpenTelemetryInterceptor)
 def _without_duplicate_router_interceptors(
     interceptors: Sequence[Any], *, already_installed: Sequence[Any] = ()
 ) -> list[Any]:
-    """Keep the first interceptor of each kind that must run once (ours, and OTel's)."""
+    """Keep the first interceptor of each kind that must run once (ours, and OTel's), and
+    no object twice (installing the plugin twice repeats its extensions' interceptors)."""
     seen = {kind for kind in _SINGLETONS if any(isinstance(i, kind) for i in already_installed)}
     kept: list[Any] = []
     for interceptor in interceptors:
+        if any(interceptor is other for other in [*already_installed, *kept]):
+            continue
         kind = next((k for k in _SINGLETONS if isinstance(interceptor, k)), None)
         if kind is not None:
             if kind in seen:
@@ -259,7 +262,11 @@ class RouterPlugin(SimplePlugin):
         """See base class; our interceptor is installed once however often we are."""
         config = super().configure_worker(config)
         client = config.get("client")
-        on_client = list(client.config().get("interceptors", ())) if client is not None else []
+        on_client = (
+            list(client.config(active_config=True).get("interceptors", ()))
+            if client is not None
+            else []
+        )
         config["interceptors"] = _without_duplicate_router_interceptors(
             config.get("interceptors", ()), already_installed=on_client
         )
