@@ -38,8 +38,10 @@ from temporal_router.adapter import signal as hook_signal
 __all__ = [
     "BUGGY",
     "LEDGER",
+    "Attempts",
     "Echo",
     "Figures",
+    "Ledger",
     "build_buggy_router",
     "build_ledger_router",
     "dispatch_until_answered",

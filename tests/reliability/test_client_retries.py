@@ -12,7 +12,7 @@ from temporal_router import DispatchResult, RouterFailure
 from temporal_router.adapter import RouterClient
 from temporal_router.adapter._dev import DevServer
 
-from ._app import build_ledger_router, hosted
+from ._app import Ledger, build_ledger_router, hosted
 
 
 def _same(results: list[DispatchResult]) -> None:
@@ -149,5 +149,6 @@ async def test_without_command_id_a_retry_after_a_timeout_applies_twice(
         # before the retry, which applied the same change again.
         assert retried.ok, retried.error
         assert retried.workflow is not None
+        assert isinstance(retried.workflow.data, Ledger)
         assert retried.workflow.data.ids == ["twice", "twice"]
         assert (await ledger.get(entity)).version == 3
