@@ -18,7 +18,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from temporal_router import DispatchResult, caller_context
+from temporal_router import DispatchResult, DomainFailure, caller_context
 from temporal_router.adapter import RouterClient
 from temporal_router.adapter._dev import DevServer
 from temporal_router.otel import configure_tracing, render_waterfall
@@ -37,7 +37,10 @@ def _show(step: str, who: str, result: DispatchResult) -> None:
         error = result.error
         assert error is not None
         code = getattr(error, "code", None) or getattr(error, "source", "")
-        print(f"  {step:<22} {who:<10} refused {error.category}/{code}: {error.message}")
+        detail = error.message
+        if isinstance(error, DomainFailure) and hasattr(error.data, "model_dump"):
+            detail = json.dumps(error.data.model_dump())
+        print(f"  {step:<22} {who:<10} refused {error.category}/{code}: {detail}")
 
 
 async def scenario(client: Client) -> str:

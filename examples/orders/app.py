@@ -5,29 +5,21 @@
 
 from __future__ import annotations
 
-from temporal_router import Context, Next, WorkflowRouter
+from temporal_router import Context, WorkflowRouter
 from temporal_router.adapter import RouterPlugin, exec_hook, hook
 
+from ..authorization import require_role
 from .hooks import ChargeCard, SendNotification, charge_card, send_email
 from .models import orders
 
 TASK_QUEUE = "orders"
 
-#: Who may send which command (checked by ``authorize``).
+#: Who may send which command; anyone else gets the ``Forbidden`` domain error.
 REQUIRED_ROLE = {"Pay": "customer", "Cancel": "customer", "Ship": "warehouse"}
 
 router = WorkflowRouter(orders)
-
-
-async def authorize(ctx: Context, next: Next) -> None:
-    """Global middleware: the caller needs the command's role, else a ``Forbidden`` domain error."""
-    role = REQUIRED_ROLE[ctx.command.type]
-    if ctx.caller is None or not ctx.caller.has_role(role):
-        ctx.error("Forbidden", {"command": ctx.command.type, "required_role": role})
-    await next()
-
-
-router.use(authorize)
+for role in sorted(set(REQUIRED_ROLE.values())):
+    router.use(require_role(role, commands={c for c, r in REQUIRED_ROLE.items() if r == role}))
 
 
 @router.state("Placed").on("Pay")

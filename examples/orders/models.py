@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 from temporal_router import define_workflow, server
 
+from ..authorization import Forbidden
+
 
 class Item(BaseModel):
     sku: str
@@ -61,11 +63,6 @@ class OrderCancelled(BaseModel):
 
 class PaymentDeclined(BaseModel):
     reason: str
-
-
-class Forbidden(BaseModel):
-    command: str
-    required_role: str
 
 
 orders = define_workflow(
