@@ -57,6 +57,7 @@ __all__ = [
 class Ledger(BaseModel):
     ids: list[str] = []
     hooked: list[str] = []
+    kept: str = ""
 
 
 class Add(BaseModel):
@@ -69,7 +70,7 @@ class AddViaHook(BaseModel):
 
 
 class Stuff(BaseModel):
-    """Carries an arbitrary blob; the handler stores only its length."""
+    """Carries an arbitrary blob; ``Stuff`` stores only its length, ``Keep`` appends it."""
 
     blob: str = ""
 
@@ -93,7 +94,13 @@ class LedgerClosed(BaseModel):
 LEDGER: WorkflowDefinition = define_workflow(
     "RelLedger",
     states={"Open": Ledger, "Closed": Closed},
-    commands={"Add": Add, "AddViaHook": AddViaHook, "Stuff": Stuff, "Close": Close},
+    commands={
+        "Add": Add,
+        "AddViaHook": AddViaHook,
+        "Stuff": Stuff,
+        "Keep": Stuff,
+        "Close": Close,
+    },
     events={"Added": Added},
     errors={"LedgerClosed": LedgerClosed},
 )
@@ -133,6 +140,9 @@ def build_ledger_router() -> WorkflowRouter:
         # Accepts any blob, keeps nothing of it: the entity's own data stays small.
         ctx.update(ids=[*ctx.data.ids, f"stuff:{len(ctx.command.payload.blob)}"])
 
+    def keep(ctx: Context) -> None:
+        ctx.update(kept=ctx.data.kept + ctx.command.payload.blob)
+
     def close(ctx: Context) -> None:
         ctx.transition("Closed", {"reason": ctx.command.payload.reason})
 
@@ -140,7 +150,7 @@ def build_ledger_router() -> WorkflowRouter:
         ctx.error("LedgerClosed", {"reason": ctx.data.reason})
 
     router.state("Open").on("Add", add).on("AddViaHook", add_via_hook).on("Stuff", stuff)
-    router.state("Open").on("Close", close)
+    router.state("Open").on("Close", close).on("Keep", keep)
     router.state("Closed").on("Add", closed)
     return router
 
