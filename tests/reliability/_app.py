@@ -41,6 +41,7 @@ __all__ = [
     "Attempts",
     "Echo",
     "Figures",
+    "Healthy",
     "Ledger",
     "build_buggy_router",
     "build_ledger_router",
