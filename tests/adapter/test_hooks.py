@@ -657,7 +657,9 @@ async def test_parent_that_continues_as_new_still_gets_the_answer(
 
 
 async def record_stored_history(client: Client, task_queue: str) -> None:
-    """Regenerate ``tests/histories/exec_hook_parent.json`` (run by hand, see below)."""
+    """Regenerate ``tests/histories/exec_hook_parent.json``: run this with a client made by
+    ``_hook_support.hook_client(server.target, ["stored-history"], account_router)``. Only
+    needed if ``ExecHookParent`` or ``HookChild`` change on purpose."""
     handle = await client.start_workflow(
         ExecHookParent.run,
         {"task_queue": task_queue, "workflow_name": "HookChild", "args": [{"tag": "stored"}]},
