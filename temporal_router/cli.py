@@ -31,6 +31,7 @@ import argparse
 import ast
 import asyncio
 import contextlib
+import gc
 import importlib
 import inspect
 import json
@@ -586,18 +587,28 @@ async def cmd_graph(args: argparse.Namespace) -> int:
 
 
 async def cmd_traces(args: argparse.Namespace) -> int:
-    from .otel import render_waterfall, resolve_traces_path
+    from .otel import read_span_file, render_waterfall, resolve_traces_path
+    from .otel._waterfall import _matches
 
     path = resolve_traces_path(args.file)
     if not path.exists():
         raise CliError(
             f"no trace file at {path}: run `temporal-router dev` (or the demo) first", EXIT_REFUSED
         )
-    text = render_waterfall(path, workflow_id=args.workflow_id, width=args.width)
-    if not text.strip():
-        target = f" for {args.workflow_id!r}" if args.workflow_id else ""
-        raise CliError(f"no traces{target} in {path}", EXIT_REFUSED)
-    _say(text)
+    try:
+        records = read_span_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from None
+    if args.workflow_id is not None:
+        if not any(_matches(r, args.workflow_id) for r in records):
+            raise CliError(f"no traces for {args.workflow_id!r} in {path}", EXIT_REFUSED)
+    elif not records:
+        raise CliError(f"no traces in {path}", EXIT_REFUSED)
+    _say(
+        render_waterfall(
+            records, workflow_id=args.workflow_id, limit=args.limit, width=max(1, args.width)
+        )
+    )
     return EXIT_OK
 
 
@@ -723,6 +734,7 @@ def _parser() -> argparse.ArgumentParser:
         help="trace file (default .temporal-router/traces.jsonl, env TEMPORAL_ROUTER_TRACES_PATH)",
     )
     p.add_argument("--width", type=int, default=40, help="width of the duration bars")
+    p.add_argument("--limit", type=int, metavar="N", help="only the N most recent traces")
     return parser
 
 
@@ -741,6 +753,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `temporal-router traces | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        # Free Temporal clients (held in reference cycles) now, while the interpreter is
+        # whole: left to the collector at interpreter shutdown, temporalio 1.35's native
+        # client crashes the process (SIGABRT/SIGSEGV) in about one run in seven.
+        gc.collect()
 
 
 if __name__ == "__main__":  # pragma: no cover
