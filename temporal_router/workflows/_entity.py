@@ -37,7 +37,7 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from ..adapter._hooks import (
     HOOK_REQUEST_SIGNAL,
@@ -130,8 +130,10 @@ class EntityWorkflow:
     router: ClassVar[WorkflowRouter]
     options: ClassVar[EntityOptions]
 
+    _workflow: Workflow
+    _version: int
+
     def __init__(self, input: EntityInput) -> None:
-        definition = self.router.definition
         self._lock = asyncio.Lock()
         self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
             (r.command_id, r.reply) for r in input.recent
@@ -144,6 +146,16 @@ class EntityWorkflow:
         # The hook inbox lives on the instance under the name the hook primitives look for,
         # and is carried across continue-as-new.
         self._temporal_router_inbox = HookInbox(input.hook_state.get("inbox"))
+        # A load failure fails the run from ``run``: raised here, in ``__init__``, it would
+        # leave the SDK's never-started run coroutine to warn "never awaited".
+        self._load_error: ApplicationError | None = None
+        try:
+            self._workflow, self._version = self._load(input)
+        except ApplicationError as exc:
+            self._load_error = exc
+
+    def _load(self, input: EntityInput) -> tuple[Workflow, int]:
+        definition = self.router.definition
         if input.snapshot is not None:
             snapshot = input.snapshot
             pipeline = self.options.migrations
@@ -159,11 +171,10 @@ class EntityWorkflow:
                 raise ApplicationError(
                     f"cannot restore snapshot: {restored.error}", non_retryable=True
                 )
-            self._workflow: Workflow = restored.workflow
-            self._version: int = int(snapshot.get("version", 1))
-        elif input.create is not None:
+            return restored.workflow, int(snapshot.get("version", 1))
+        if input.create is not None:
             try:
-                self._workflow = definition.create_workflow(
+                created = definition.create_workflow(
                     workflow.info().workflow_id,
                     initial_state=input.create.initial_state,
                     data=input.create.data,
@@ -171,18 +182,30 @@ class EntityWorkflow:
                 )
             except (UnknownNameError, ValidationError) as exc:
                 raise ApplicationError(f"cannot create entity: {exc}", non_retryable=True) from None
-            self._version = 1
-        else:
-            raise ApplicationError("entity input needs 'create' or 'snapshot'", non_retryable=True)
+            return created, 1
+        raise ApplicationError("entity input needs 'create' or 'snapshot'", non_retryable=True)
 
     # -- run loop ------------------------------------------------------------------------
 
     async def run(self, input: EntityInput) -> None:
         """Deliver reactor commands; continue-as-new before history grows large."""
+        if self._load_error is not None:
+            raise self._load_error
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._history_is_long())
             while self._outbox:
-                await self._deliver(self._outbox[0])
+                item = self._outbox[0]
+                try:
+                    await self._deliver(item)
+                except ActivityError as exc:
+                    # Delivery failed for good (the target does not exist or is closed):
+                    # the entity that emitted the event must not fail because of it.
+                    workflow.logger.warning(
+                        "reactor command %s to %r not delivered: %s",
+                        item.get("command_id"),
+                        item.get("workflow_id"),
+                        exc.cause or exc,
+                    )
                 self._outbox.pop(0)
             if self._history_is_long():
                 await workflow.wait_condition(
@@ -253,6 +276,8 @@ class EntityWorkflow:
     @workflow.query(name=SNAPSHOT_QUERY)
     def snapshot(self) -> dict[str, Any]:
         """The current snapshot, ``version`` included."""
+        if self._load_error is not None:
+            raise self._load_error
         return dict(self.router.definition.serialize(self._workflow, version=self._version))
 
     # -- commands --------------------------------------------------------------------------
@@ -279,6 +304,8 @@ class EntityWorkflow:
     @dispatch.validator
     def validate_dispatch(self, request: DispatchRequest) -> None:
         """Reject, leaving no history, what is wrong whatever the entity's state."""
+        if self._load_error is not None:
+            raise self._load_error
         command_id = _current_update_id()
         if command_id in self._recent:
             return
