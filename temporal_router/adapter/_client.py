@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +59,15 @@ from ..workflows._messages import (
 from ._hooks import HOOK_REQUEST_SIGNAL, HookConfig, HookRequest
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
+
+#: Temporal admits only a few in-flight updates per workflow (the server's
+#: ``history.maxInFlightUpdates``, 10 by default) and bounces the rest with
+#: RESOURCE_EXHAUSTED; a RouterClient keeps at most this many dispatches to one entity in
+#: flight and queues the others.
+DEFAULT_MAX_IN_FLIGHT_PER_ENTITY = 8
+#: How long a dispatch keeps retrying the server's transient refusals (too many in-flight
+#: updates, an update aborted because its workflow task was lost) with the same command id.
+_TRANSIENT_RETRY_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +144,8 @@ class RouterClient:
         context: The default caller for this client's calls (a :class:`Caller` or its
             fields as a dict); a :func:`caller_context` block around a call takes
             precedence.
+        max_in_flight_per_entity: Dispatches to one entity this client keeps in flight at
+            once; the others wait their turn here instead of being bounced by the server.
 
     Example::
 
@@ -147,7 +161,12 @@ class RouterClient:
         *,
         task_queue: str,
         context: Caller | Mapping[str, Any] | None = None,
+        max_in_flight_per_entity: int = DEFAULT_MAX_IN_FLIGHT_PER_ENTITY,
     ) -> None:
+        if max_in_flight_per_entity < 1:
+            raise ConfigurationError(
+                f"max_in_flight_per_entity must be >= 1, got {max_in_flight_per_entity}"
+            )
         if isinstance(definition_or_router, WorkflowRouter):
             definition = definition_or_router.definition
         elif isinstance(definition_or_router, WorkflowDefinition):
@@ -164,6 +183,8 @@ class RouterClient:
         self.context = (
             context if context is None or isinstance(context, Caller) else Caller(**context)
         )
+        self.max_in_flight_per_entity = max_in_flight_per_entity
+        self._gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
     def _caller_scope(self) -> contextlib.AbstractContextManager[Any]:
         """Make this client's default caller current, unless a caller is already current."""
@@ -235,6 +256,40 @@ class RouterClient:
             return await self._send(id, request, update_id, create)
 
     async def _send(
+        self,
+        id: str,
+        request: DispatchRequest,
+        update_id: str,
+        create: Mapping[str, Any] | CreateSpec | None,
+    ) -> DispatchResult:
+        async with self._entity_gate(id):
+            deadline = time.monotonic() + _TRANSIENT_RETRY_SECONDS
+            delay = 0.05
+            while True:
+                try:
+                    return await self._send_once(id, request, update_id, create)
+                except RPCError as exc:
+                    # The same command id again: the entity applies it at most once.
+                    if not _is_transient(exc) or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                delay = min(2.0, delay * 1.5)
+
+    @contextlib.asynccontextmanager
+    async def _entity_gate(self, id: str) -> AsyncIterator[None]:
+        gate, users = self._gates.get(id) or (asyncio.Semaphore(self.max_in_flight_per_entity), 0)
+        self._gates[id] = (gate, users + 1)
+        try:
+            async with gate:
+                yield
+        finally:
+            gate, users = self._gates[id]
+            if users == 1:
+                del self._gates[id]
+            else:
+                self._gates[id] = (gate, users - 1)
+
+    async def _send_once(
         self,
         id: str,
         request: DispatchRequest,
@@ -378,6 +433,13 @@ def _split_command(command: CommandLike) -> tuple[str, dict[str, Any]]:
     raise TypeError(
         f"a command is Command(type, payload) or {{'type': str, 'payload': dict}}, got {command!r}"
     )
+
+
+def _is_transient(exc: RPCError) -> bool:
+    """A refusal worth retrying with the same update id (the SDK's own retries ran out)."""
+    if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:
+        return True
+    return exc.status == RPCStatusCode.UNAVAILABLE and "update was aborted" in exc.message
 
 
 def _quote(value: str) -> str:

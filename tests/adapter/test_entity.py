@@ -161,6 +161,27 @@ async def test_concurrent_dispatches_to_one_entity(
             assert items == final.data.items[:length]
 
 
+async def test_flood_beyond_the_servers_in_flight_update_limit(
+    temporal_dev_server: DevServer, task_queue: str
+) -> None:
+    """The server admits 10 in-flight updates per workflow and bounces the rest; a client
+    that does not queue them itself still loses none (it retries with the same id)."""
+    router = build_task_router()
+    async with hosted(temporal_dev_server.target, task_queue, router) as client:
+        tasks = RouterClient(client, router, task_queue=task_queue, max_in_flight_per_entity=100)
+        entity = f"{task_queue}-f"
+        await tasks.create(entity, initial_state="Todo", data={"title": "flood"})
+
+        results = await asyncio.gather(
+            *(tasks.dispatch(entity, {"type": "Append", "payload": {"n": n}}) for n in range(100))
+        )
+
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+        final = await tasks.get(entity)
+        assert final.version == 101
+        assert sorted(final.data.items) == list(range(100))
+
+
 async def test_retried_command_id_is_applied_once(
     temporal_dev_server: DevServer, task_queue: str
 ) -> None:
