@@ -12,7 +12,6 @@ wildcard handlers. Routes are resolved and their chains assembled once per
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -535,7 +534,7 @@ class WorkflowRouter:
         self, workflow: Workflow, raw: CommandLike, now: datetime | None, caller: Caller | None
     ) -> DispatchResult:
         definition = self.definition
-        if not definition.has_state(workflow.state):
+        if workflow.state not in definition.states:
             return DispatchResult.failure(
                 RouterFailure("UNKNOWN_STATE", f"Unknown state: {workflow.state}")
             )
@@ -577,8 +576,11 @@ class WorkflowRouter:
         except Exception as exc:
             failure = classify_error(exc)
         finally:
-            with contextlib.suppress(ValueError):  # evicted: closed from another Context
+            # Not contextlib.suppress: that allocates on every dispatch.
+            try:  # noqa: SIM105
                 current_context.reset(token)
+            except ValueError:  # evicted: Temporal closed the coroutine from another Context
+                pass
         if failure is not None:
             result = DispatchResult(False, error=failure)
             if hooks["error"] and (pending := self._emit_sync("error", (failure, view))):
