@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -43,6 +44,7 @@ __all__ = [
     "Figures",
     "Healthy",
     "Ledger",
+    "bounded",
     "build_buggy_router",
     "build_ledger_router",
     "dispatch_until_answered",
@@ -224,6 +226,21 @@ def build_buggy_router() -> WorkflowRouter:
 
 
 # --- running and checking --------------------------------------------------------------------
+
+_F = TypeVar("_F", bound=Callable[..., Awaitable[Any]])
+
+
+def bounded(seconds: float) -> Callable[[_F], _F]:
+    """Fail an async test that runs longer than ``seconds`` (a wedged entity would hang)."""
+
+    def decorate(fn: _F) -> _F:
+        @functools.wraps(fn)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.wait_for(fn(*args, **kwargs), seconds)
+
+        return cast(_F, run)
+
+    return decorate
 
 
 @contextlib.asynccontextmanager

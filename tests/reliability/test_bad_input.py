@@ -36,7 +36,7 @@ from temporal_router.adapter import RouterClient
 from temporal_router.adapter._dev import DevServer
 from temporal_router.testing._temporal import unique_task_queue
 
-from ._app import Ledger, build_ledger_router, history_length, hosted
+from ._app import Ledger, bounded, build_ledger_router, history_length, hosted
 from ._process import REPO
 
 ON_TEMPORAL = settings(
@@ -125,7 +125,9 @@ async def test_random_commands_get_the_pure_routers_answer_and_refusals_change_n
     env: Env, command_type: str, payload: Any
 ) -> None:
     before, version, events = await _state(env)
-    result = await env.ledger.dispatch(env.entity, {"type": command_type, "payload": payload})
+    result = await asyncio.wait_for(
+        env.ledger.dispatch(env.entity, {"type": command_type, "payload": payload}), 30
+    )
     after, version_after, events_after = await _state(env)
 
     event(
@@ -170,6 +172,7 @@ async def test_random_commands_get_the_pure_routers_answer_and_refusals_change_n
     ],
     ids=["2.1MB-valid", "5MB-valid", "2.1MB-unknown-command", "2.5MB-wrong-type"],
 )
+@bounded(60)
 async def test_payloads_over_the_blob_limit_are_refused_at_once(
     env: Env, command: dict[str, Any]
 ) -> None:
@@ -189,6 +192,7 @@ async def test_payloads_over_the_blob_limit_are_refused_at_once(
     assert healthy.ok, healthy.error
 
 
+@bounded(60)
 async def test_big_payloads_under_the_limit_are_handled_and_state_growth_is_bounded(
     env: Env,
 ) -> None:
@@ -236,6 +240,7 @@ async def test_big_payloads_under_the_limit_are_handled_and_state_growth_is_boun
     ],
     ids=["unknown-state", "missing-data", "wrong-type"],
 )
+@bounded(60)
 async def test_bad_initial_states_are_refused_before_anything_starts(
     env: Env, create: dict[str, Any]
 ) -> None:
@@ -283,6 +288,7 @@ async def _cli(env: Env, *args: str) -> Run:
     return Run(process.returncode, out.decode(), err.decode())
 
 
+@bounded(120)
 async def test_cli_dispatch_with_bad_input_fails_clearly_and_changes_nothing(env: Env) -> None:
     open_entity = f"{env.entity}-cli"
     closed_entity = f"{env.entity}-cli-closed"

@@ -12,7 +12,7 @@ from temporal_router import DispatchResult, RouterFailure
 from temporal_router.adapter import RouterClient
 from temporal_router.adapter._dev import DevServer
 
-from ._app import Ledger, build_ledger_router, hosted
+from ._app import Ledger, bounded, build_ledger_router, hosted
 
 
 def _same(results: list[DispatchResult]) -> None:
@@ -32,6 +32,7 @@ def _same(results: list[DispatchResult]) -> None:
     ],
     ids=["immediate", "waiting-for-a-hook"],
 )
+@bounded(60)
 async def test_same_command_id_ten_times_concurrently_applies_once(
     temporal_dev_server: DevServer, task_queue: str, command: dict[str, Any]
 ) -> None:
@@ -57,6 +58,7 @@ async def test_same_command_id_ten_times_concurrently_applies_once(
         assert results[0].workflow == snap.workflow
 
 
+@bounded(60)
 async def test_retry_after_continue_as_new_gets_the_original_result(
     temporal_dev_server: DevServer, task_queue: str
 ) -> None:
@@ -91,6 +93,7 @@ async def test_retry_after_continue_as_new_gets_the_original_result(
         assert snap.version == 42
 
 
+@bounded(60)
 async def test_old_replies_too_big_to_carry_still_apply_once(
     temporal_dev_server: DevServer, task_queue: str
 ) -> None:
@@ -130,6 +133,7 @@ async def test_old_replies_too_big_to_carry_still_apply_once(
         assert snap.version == 31
 
 
+@bounded(60)
 async def test_without_command_id_a_retry_after_a_timeout_applies_twice(
     temporal_dev_server: DevServer, task_queue: str
 ) -> None:

@@ -24,7 +24,7 @@ from temporal_router.adapter import RouterClient
 from temporal_router.adapter._dev import DevServer
 from temporal_router.testing._temporal import unique_task_queue
 
-from ._app import Healthy, build_buggy_router, hosted
+from ._app import Healthy, bounded, build_buggy_router, hosted
 
 DISPATCH_TIMEOUT = timedelta(seconds=2)
 
@@ -61,6 +61,7 @@ async def _event_counts(client: Client, entity: str) -> dict[int, int]:
         ("LoopForever", "did not finish within"),
     ],
 )
+@bounded(60)
 async def test_a_handler_bug_fails_its_dispatch_and_the_entity_carries_on(
     env: Env, command: str, says: str
 ) -> None:

@@ -20,7 +20,14 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporal_router.adapter import RouterClient
 from temporal_router.adapter._dev import DevServer
 
-from ._app import build_ledger_router, dispatch_until_answered, eventually, hosted, ledger_figures
+from ._app import (
+    bounded,
+    build_ledger_router,
+    dispatch_until_answered,
+    eventually,
+    hosted,
+    ledger_figures,
+)
 
 ENTITIES = 5
 BEFORE = 10  # commands per entity acknowledged before the restart
@@ -37,6 +44,7 @@ async def _hook_started(client: Client, entity: str) -> str | None:
 
 
 @pytest.mark.parametrize("how", ["stop", "kill"])
+@bounded(180)
 async def test_state_and_pending_hook_survive_a_server_restart(
     how: str, tmp_path: Path, task_queue: str
 ) -> None:

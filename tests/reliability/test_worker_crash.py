@@ -25,6 +25,7 @@ from ._app import (
     LEDGER,
     Attempts,
     Echo,
+    bounded,
     build_ledger_router,
     dispatch_until_answered,
     ledger_figures,
@@ -75,6 +76,7 @@ async def _runs(client: Client, entity: str) -> list[Any]:
             return histories
 
 
+@bounded(300)
 async def test_commands_survive_two_worker_crashes_exactly_once(
     temporal_dev_server: DevServer, task_queue: str, tmp_path: Path
 ) -> None:
