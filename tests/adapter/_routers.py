@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -39,6 +40,7 @@ __all__ = [
     "build_task_router",
     "history_length",
     "hosted",
+    "run_chain",
 ]
 
 # --- Task: every error category, concurrency, exactly-once, replay ---------------------------
@@ -321,3 +323,19 @@ async def hosted(
 async def history_length(client: Client, workflow_id: str) -> int:
     """Events in the current run's history."""
     return (await client.get_workflow_handle(workflow_id).describe()).history_length
+
+
+async def run_chain(client: Client, workflow_id: str) -> list[tuple[str, int]]:
+    """``(run_id, history length)`` of every run of ``workflow_id``, first to current,
+    following the continue-as-new links (exact, unlike visibility)."""
+    described = await client.get_workflow_handle(workflow_id).describe()
+    run_id: str | None = described.raw_description.workflow_execution_info.first_run_id
+    chain: list[tuple[str, int]] = []
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        chain.append((run_id, len(history.events)))
+        last = history.events[-1]
+        if last.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+            break
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+    return chain
