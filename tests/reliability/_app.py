@@ -27,10 +27,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from temporal_router import (
+    Command,
     Context,
     DispatchResult,
+    ReactorCommand,
+    ReactorContext,
+    Reactors,
     WorkflowDefinition,
     WorkflowRouter,
+    create_reactors,
     define_workflow,
 )
 from temporal_router.adapter import RouterClient, RouterPlugin, exec_hook
@@ -47,6 +52,7 @@ __all__ = [
     "bounded",
     "build_buggy_router",
     "build_ledger_router",
+    "build_mirror_reactors",
     "dispatch_until_answered",
     "eventually",
     "history_length",
@@ -156,6 +162,22 @@ def build_ledger_router() -> WorkflowRouter:
     router.state("Open").on("Close", close).on("Keep", keep)
     router.state("Closed").on("Add", closed)
     return router
+
+
+def build_mirror_reactors(router: WorkflowRouter) -> Reactors:
+    """Each ``Added`` of ledger ``X`` becomes an ``Add`` of the same id on ledger ``X-mirror``."""
+
+    def mirror(rc: ReactorContext) -> ReactorCommand | None:
+        if rc.workflow_id.endswith("-mirror"):
+            return None
+        cid = rc.event.data.model_dump()["cid"]
+        return ReactorCommand(
+            workflow_id=f"{rc.workflow_id}-mirror",
+            router_name=LEDGER.name,
+            command=Command("Add", {"cid": cid}),
+        )
+
+    return create_reactors().on(router, "Added", mirror)
 
 
 # --- RelBuggy --------------------------------------------------------------------------------

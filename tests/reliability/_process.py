@@ -18,13 +18,20 @@ class WorkerProcess:
     """``python -m tests.reliability.worker`` against ``address``; its stderr goes to ``log``."""
 
     def __init__(
-        self, address: str, task_queue: str, log: Path, *, max_history: int = 2000
+        self,
+        address: str,
+        task_queue: str,
+        log: Path,
+        *,
+        max_history: int = 2000,
+        reactors: bool = False,
     ) -> None:
         self.env = {
             **os.environ,
             "TEMPORAL_ADDRESS": address,
             "RELIABILITY_TASK_QUEUE": task_queue,
             "RELIABILITY_MAX_HISTORY": str(max_history),
+            "RELIABILITY_REACTORS": "1" if reactors else "",
             "PYTHONPATH": os.pathsep.join(
                 p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p
             ),
