@@ -12,6 +12,10 @@ stale server still holds is not detected (``start_local`` returns a client conne
 *other* server), and its client carries a test-only assertion interceptor. This module runs the
 same binary with the same flags itself.
 
+Readiness is checked through the server's HTTP API (namespaces, search attributes), not with a
+``temporalio`` client: creating a client would create temporalio's default ``Runtime`` as a
+side effect, and a later ``Runtime.set_default(...)`` (e.g. for telemetry) would then fail.
+
 Example::
 
     from temporalio.client import Client
@@ -38,14 +42,13 @@ import sys
 import sysconfig
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
-import temporalio.api.operatorservice.v1 as operatorservice
-import temporalio.api.workflowservice.v1 as workflowservice
-from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
 from ._search import SEARCH_ATTRIBUTES
@@ -59,6 +62,9 @@ _DEFAULT_DYNAMIC_CONFIG: dict[str, Any] = {
     "frontend.enableUpdateWorkflowExecution": True,
     "frontend.enableUpdateWorkflowExecutionAsyncAccepted": True,
 }
+
+# Talks to the local server directly, never through an HTTP(S)_PROXY from the environment.
+_LOCAL_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # Every process this module started and has not yet reaped; killed at interpreter exit so a
 # forgotten server never outlives the program that started it.
@@ -253,6 +259,7 @@ class DevServer:
         self._ui = ui
         self._ui_port = ui_port
         self._ui_port_given = ui_port is not None
+        self._http_port: int | None = None
         self._dynamic_config = {**_DEFAULT_DYNAMIC_CONFIG, **(dynamic_config or {})}
         self._log_level = log_level
         self._log_path = None if log_file is None else Path(log_file)
@@ -291,6 +298,11 @@ class DevServer:
         return f"http://{host}:{self._ui_port}"
 
     @property
+    def http_port(self) -> int | None:
+        """The port of the server's HTTP API (``/api/v1/...``), picked at the first start."""
+        return self._http_port
+
+    @property
     def namespaces(self) -> list[str]:
         """Every namespace the server creates, ``default`` first."""
         return list(self._namespaces)
@@ -317,12 +329,14 @@ class DevServer:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def command(self, port: int, ui_port: int | None) -> list[str]:
+    def command(
+        self, port: int, ui_port: int | None = None, http_port: int | None = None
+    ) -> list[str]:
         """The full command line :meth:`start` runs for the given ports.
 
         Example::
 
-            DevServer().command(7233, None)[:3]  # ['/.../temporal', 'server', 'start-dev']
+            DevServer().command(7233)[:3]  # ['/.../temporal', 'server', 'start-dev']
         """
         args = [
             find_temporal_cli(self._executable),
@@ -332,6 +346,7 @@ class DevServer:
             self._ip,
             "--port",
             str(port),
+            *(["--http-port", str(http_port)] if http_port is not None else []),
             "--log-level",
             self._log_level,
             "--log-format",
@@ -374,7 +389,10 @@ class DevServer:
             ui_port = None
             if self._ui:
                 ui_port = self._ui_port if self._ui_port is not None else _free_port(self._ip)
-            busy = [p for p in (port, ui_port) if p is not None and _port_in_use(self._ip, p)]
+            http_port = self._http_port if self._http_port is not None else _free_port(self._ip)
+            busy = [
+                p for p in (port, ui_port, http_port) if p is not None and _port_in_use(self._ip, p)
+            ]
             if busy:
                 # A port of ours that something else took meanwhile: pick new ones if we may.
                 if attempt + 1 < attempts:
@@ -385,7 +403,7 @@ class DevServer:
                     f"run that is still alive?); stop that process or choose another port"
                 )
             try:
-                await self._spawn(port, ui_port)
+                await self._spawn(port, ui_port, http_port)
             except _AddressInUse:
                 if attempt + 1 < attempts:
                     self._forget_picked_ports()
@@ -399,9 +417,10 @@ class DevServer:
             self._port = None
         if not self._ui_port_given:
             self._ui_port = None
+        self._http_port = None
 
-    async def _spawn(self, port: int, ui_port: int | None) -> None:
-        args = self.command(port, ui_port)
+    async def _spawn(self, port: int, ui_port: int | None, http_port: int) -> None:
+        args = self.command(port, ui_port, http_port)
         self._open_log()
         assert self._log is not None
         log_start = self._log.tell()
@@ -415,9 +434,9 @@ class DevServer:
             stderr=subprocess.STDOUT,
         )
         _LIVE.add(self._proc)
-        self._port, self._ui_port = port, ui_port
+        self._port, self._ui_port, self._http_port = port, ui_port, http_port
         try:
-            await self._wait_ready(port, ui_port)
+            await self._wait_ready(port, ui_port, http_port)
         except BaseException as exc:
             output = self._log_tail(log_start)
             await self._reap(0.0)
@@ -427,7 +446,7 @@ class DevServer:
                 raise DevServerError(f"{exc}\nserver output:\n{output or '(none)'}") from None
             raise
 
-    async def _wait_ready(self, port: int, ui_port: int | None) -> None:
+    async def _wait_ready(self, port: int, ui_port: int | None, http_port: int) -> None:
         deadline = time.monotonic() + self._startup_timeout
         proc = self._proc
         assert proc is not None
@@ -445,40 +464,29 @@ class DevServer:
 
         while not await _tcp_accepts(self._ip, port):
             await tick()
-        client: Client | None = None
-        while client is None:
-            try:
-                client = await asyncio.wait_for(
-                    Client.connect(self.target), max(0.5, deadline - time.monotonic())
-                )
-            except Exception as exc:
-                last_error = exc
-                await tick()
         while True:
             try:
-                await self._check_registered(client)
+                await asyncio.to_thread(self._check_registered, http_port)
                 break
-            except Exception as exc:
+            except (OSError, ValueError, DevServerError) as exc:  # URLError is an OSError
                 last_error = exc
                 await tick()
         while ui_port is not None and not await _tcp_accepts(self._ip, ui_port):
             await tick()
 
-    async def _check_registered(self, client: Client) -> None:
+    def _check_registered(self, http_port: int) -> None:
+        """Blocking: every namespace exists and has every search attribute (HTTP API)."""
+        host = f"[{self._ip}]" if ":" in self._ip else self._ip
         wanted = {key.name for key in self._search_attributes}
         for namespace in self._namespaces:
-            await client.workflow_service.describe_namespace(
-                workflowservice.DescribeNamespaceRequest(namespace=namespace)
-            )
-            if wanted:
-                response = await client.operator_service.list_search_attributes(
-                    operatorservice.ListSearchAttributesRequest(namespace=namespace)
+            url = f"http://{host}:{http_port}/api/v1/namespaces/{urllib.parse.quote(namespace)}"
+            with _LOCAL_HTTP.open(f"{url}/search-attributes", timeout=2) as response:
+                registered = json.load(response).get("customAttributes", {})
+            missing = wanted - set(registered)
+            if missing:
+                raise DevServerError(
+                    f"search attributes {sorted(missing)} not registered in {namespace!r}"
                 )
-                missing = wanted - set(response.custom_attributes)
-                if missing:
-                    raise DevServerError(
-                        f"search attributes {sorted(missing)} not registered in {namespace!r}"
-                    )
 
     def _open_log(self) -> None:
         if self._log is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
+import subprocess
 import sys
 import sysconfig
 import time
@@ -149,7 +150,7 @@ async def test_port_in_use_is_an_error_not_a_silent_reuse(temporal_dev_server: D
 
 def test_ui_is_off_by_default_and_flags_are_passed() -> None:
     server = DevServer(dynamic_config={"limit.historyCount.suggestContinueAsNew": 60})
-    command = server.command(7999, None)
+    command = server.command(7999)
     assert "--headless" in command
     assert command[command.index("--ip") + 1] == "127.0.0.1"
     assert "limit.historyCount.suggestContinueAsNew=60" in command
@@ -157,6 +158,25 @@ def test_ui_is_off_by_default_and_flags_are_passed() -> None:
     assert "RouterState=Keyword" in command
     assert "RouterDefinition=Keyword" in command
     assert server.ui_url is None
+
+
+def test_starting_does_not_create_temporalio_default_runtime() -> None:
+    """Users may still call Runtime.set_default (e.g. for telemetry) after starting a server."""
+    code = (
+        "import asyncio\n"
+        "from temporalio.runtime import Runtime, TelemetryConfig\n"
+        "from temporal_router.adapter._dev import DevServer\n"
+        "async def main():\n"
+        "    async with DevServer():\n"
+        "        Runtime.set_default(Runtime(telemetry=TelemetryConfig()))\n"
+        "asyncio.run(main())\n"
+        "print('ok')\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "ok"
 
 
 # --- servers of their own --------------------------------------------------------------------
@@ -170,7 +190,8 @@ async def test_ui_on_when_asked() -> None:
         assert url != f"http://{server.target}"
 
         def fetch() -> int:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with no_proxy.open(url, timeout=10) as response:
                 status: int = response.status
                 return status
 
