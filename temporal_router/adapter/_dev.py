@@ -42,6 +42,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -480,8 +481,12 @@ class DevServer:
         wanted = {key.name for key in self._search_attributes}
         for namespace in self._namespaces:
             url = f"http://{host}:{http_port}/api/v1/namespaces/{urllib.parse.quote(namespace)}"
-            with _LOCAL_HTTP.open(f"{url}/search-attributes", timeout=2) as response:
-                registered = json.load(response).get("customAttributes", {})
+            try:
+                with _LOCAL_HTTP.open(f"{url}/search-attributes", timeout=2) as response:
+                    registered = json.load(response).get("customAttributes", {})
+            except urllib.error.HTTPError as exc:  # e.g. 404 while the namespace is being created
+                exc.close()
+                raise DevServerError(f"HTTP {exc.code} from {exc.url}") from None
             missing = wanted - set(registered)
             if missing:
                 raise DevServerError(

@@ -89,6 +89,8 @@ async def dev_environment(
     """
     if server is None:
         server = DevServer(namespaces=[namespace])
+    elif namespace not in server.namespaces:
+        raise ValueError(f"{server!r} does not create namespace {namespace!r}")
     owned = not server.running
     if owned:
         await server.start()

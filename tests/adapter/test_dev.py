@@ -148,6 +148,13 @@ async def test_port_in_use_is_an_error_not_a_silent_reuse(temporal_dev_server: D
     assert not intruder.running
 
 
+async def test_a_server_that_fails_to_start_reports_its_output() -> None:
+    server = DevServer(extra_args=["--no-such-flag"])
+    with pytest.raises(DevServerError, match=r"(?s)exited with status .*no-such-flag"):
+        await server.start()
+    assert not server.running
+
+
 def test_ui_is_off_by_default_and_flags_are_passed() -> None:
     server = DevServer(dynamic_config={"limit.historyCount.suggestContinueAsNew": 60})
     command = server.command(7999)
