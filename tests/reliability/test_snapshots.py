@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from temporal_router import (
     MigrationError,
     ValidationError,
+    Workflow,
     define_migrations,
     define_workflow,
     migrate,
@@ -123,6 +124,10 @@ def mutated(draw: st.DrawFn, base: dict[str, Any]) -> Any:
 snapshots = mutated(VALID_V3) | mutated(VALID_V1) | anything
 
 
+def _fields(workflow: Workflow) -> tuple[Any, ...]:
+    return (workflow.id, workflow.state, workflow.data, workflow.created_at, workflow.updated_at)
+
+
 def _frozen(value: Any) -> str:
     """A comparable picture of ``value`` (NaN != NaN, so compare reprs)."""
     return repr(value)
@@ -147,7 +152,11 @@ def test_deserialize_never_raises_and_what_it_accepts_round_trips(snapshot: Any)
     assert isinstance(workflow.data, DEFINITION.states[workflow.state])
     again = DEFINITION.deserialize(json.loads(json.dumps(DEFINITION.serialize(workflow))))
     assert again.ok
-    assert again.workflow == workflow
+    assert again.workflow is not None
+    # deserialize keeps the snapshot's own definition_name (migrate is what checks it);
+    # serialize writes this definition's. Everything else must survive unchanged.
+    assert again.workflow.definition_name == DEFINITION.name
+    assert _fields(again.workflow) == _fields(workflow)
 
 
 @MANY
