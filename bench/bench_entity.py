@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import time
 import uuid
@@ -117,10 +118,48 @@ class Side:
         return time.perf_counter() - began
 
 
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds the dev server process has used (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Clock:
+    """Wall time, this process's CPU time (workers and clients) and the server's CPU time."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+        self.server_cpu = _server_cpu(server_pid)
+
+    def sample(self, latencies: list[float]) -> Sample:
+        return Sample(
+            latencies,
+            time.perf_counter() - self.wall,
+            time.process_time() - self.cpu,
+            _server_cpu(self.server_pid) - self.server_cpu,
+        )
+
+
 @dataclass
 class Sample:
     latencies: list[float]
     wall: float
+    cpu: float
+    server_cpu: float
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu / len(self.latencies)
+
+    @property
+    def server_cpu_ms(self) -> float:
+        return 1000 * self.server_cpu / len(self.latencies)
 
     @property
     def p50_ms(self) -> float:
@@ -136,19 +175,21 @@ class Sample:
         return len(self.latencies) / self.wall
 
 
-async def sequential(side: Side, entity: str, count: int) -> Sample:
-    began = time.perf_counter()
+async def sequential(side: Side, entity: str, count: int, server_pid: int | None) -> Sample:
+    clock = Clock(server_pid)
     latencies = [await side.send(entity) for _ in range(count)]
-    return Sample(latencies, time.perf_counter() - began)
+    return clock.sample(latencies)
 
 
-async def concurrent(side: Side, entities: Sequence[str], per_client: int) -> Sample:
+async def concurrent(
+    side: Side, entities: Sequence[str], per_client: int, server_pid: int | None
+) -> Sample:
     async def client(entity: str) -> list[float]:
         return [await side.send(entity) for _ in range(per_client)]
 
-    began = time.perf_counter()
+    clock = Clock(server_pid)
     results = await asyncio.gather(*(client(e) for e in entities))
-    return Sample([x for r in results for x in r], time.perf_counter() - began)
+    return clock.sample([x for r in results for x in r])
 
 
 def ours_side(client: Client, router: WorkflowRouter, task_queue: str) -> Side:
@@ -182,26 +223,22 @@ def baseline_side(client: Client, task_queue: str) -> Side:
     return Side("baseline", create, dispatch, {})
 
 
-@dataclass
-class Row:
-    scenario: str
-    rep: str
-    baseline: Sample | None
-    ours: Sample | None
-    values: tuple[float, ...] = ()
-
-
-METRICS = (("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("disp/s", "throughput"))
+LATENCY_THROUGHPUT = (("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("disp/s", "throughput"))
+CPU = (("worker+client cpu ms/disp", "cpu_ms"), ("server cpu ms/disp", "server_cpu_ms"))
 
 
 def _cells(baseline: float, ours: float) -> str:
     return f"{baseline:>9.1f} {ours:>9.1f} {ours / baseline:>6.2f}"
 
 
-def print_table(title: str, scenarios: dict[str, list[tuple[Sample, Sample]]]) -> None:
+def print_table(
+    title: str,
+    scenarios: dict[str, list[tuple[Sample, Sample]]],
+    metrics: tuple[tuple[str, str], ...],
+) -> None:
     print(title)
-    metric_head = "".join(f" | {name:^26}" for name, _ in METRICS)
-    sub = "".join(f" | {'baseline':>9} {'ours':>9} {'ratio':>6}" for _ in METRICS)
+    metric_head = "".join(f" | {name:^26}" for name, _ in metrics)
+    sub = "".join(f" | {'baseline':>9} {'ours':>9} {'ratio':>6}" for _ in metrics)
     print(f"{'scenario':<16} {'rep':>6}{metric_head}")
     print(f"{'':<16} {'':>6}{sub}")
     width = len(f"{'':<16} {'':>6}{sub}")
@@ -209,11 +246,11 @@ def print_table(title: str, scenarios: dict[str, list[tuple[Sample, Sample]]]) -
         print("-" * width)
         for index, (base, ours) in enumerate(pairs, 1):
             cells = "".join(
-                f" | {_cells(getattr(base, attr), getattr(ours, attr))}" for _, attr in METRICS
+                f" | {_cells(getattr(base, attr), getattr(ours, attr))}" for _, attr in metrics
             )
             print(f"{scenario:<16} {index:>6}{cells}")
         medians = ""
-        for _, attr in METRICS:
+        for _, attr in metrics:
             b = statistics.median(getattr(p[0], attr) for p in pairs)
             o = statistics.median(getattr(p[1], attr) for p in pairs)
             r = statistics.median(getattr(p[1], attr) / getattr(p[0], attr) for p in pairs)
@@ -221,13 +258,15 @@ def print_table(title: str, scenarios: dict[str, list[tuple[Sample, Sample]]]) -
         print(f"{scenario:<16} {'median':>6}{medians}")
     print("-" * width)
     print("ratio = ours / baseline per repetition; the median row gives the median of each column.")
+    print()
 
 
 async def run(args: argparse.Namespace) -> None:
     router, counters = build_router()
     started = time.perf_counter()
     async with DevServer() as server:
-        ours_client = await Client.connect(server.target, plugins=[RouterPlugin(router)])
+        plugin = RouterPlugin(router, search_attributes=args.search_attributes)
+        ours_client = await Client.connect(server.target, plugins=[plugin])
         raw_client = await Client.connect(server.target, data_converter=pydantic_data_converter)
         runner = SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
@@ -250,12 +289,13 @@ async def run(args: argparse.Namespace) -> None:
             fleets = {
                 s.name: [f"{s.name}-{run_id}-c{i}" for i in range(args.clients)] for s in sides
             }
+            pid = server.pid
             for side in sides:
                 await side.create(singles[side.name])
                 await asyncio.gather(*(side.create(e) for e in fleets[side.name]))
                 # Warm-up: every entity's first tasks done, caches and connections hot.
-                await sequential(side, singles[side.name], args.seq // 5 or 1)
-                await concurrent(side, fleets[side.name], 2)
+                await sequential(side, singles[side.name], args.seq // 5 or 1, pid)
+                await concurrent(side, fleets[side.name], 2, pid)
 
             seq_pairs: list[tuple[Sample, Sample]] = []
             conc_pairs: list[tuple[Sample, Sample]] = []
@@ -263,27 +303,31 @@ async def run(args: argparse.Namespace) -> None:
                 base, ours = sides
                 seq_pairs.append(
                     (
-                        await sequential(base, singles[base.name], args.seq),
-                        await sequential(ours, singles[ours.name], args.seq),
+                        await sequential(base, singles[base.name], args.seq, pid),
+                        await sequential(ours, singles[ours.name], args.seq, pid),
                     )
                 )
                 conc_pairs.append(
                     (
-                        await concurrent(base, fleets[base.name], args.per_client),
-                        await concurrent(ours, fleets[ours.name], args.per_client),
+                        await concurrent(base, fleets[base.name], args.per_client, pid),
+                        await concurrent(ours, fleets[ours.name], args.per_client, pid),
                     )
                 )
     if counters["middleware"] == 0 or counters["hooks"] == 0:
         raise RuntimeError(f"middleware/hooks did not run: {counters}")
     elapsed = time.perf_counter() - started
+    scenarios = {"1 client seq": seq_pairs, f"{args.clients} clients": conc_pairs}
+    attributes = "on" if args.search_attributes else "off"
     print_table(
         f"entity dispatch: router entity (ours) vs hand-written workflow (baseline), "
         f"{args.reps} repetitions, A/B interleaved\n"
         f"1 client seq: {args.seq} dispatches to one entity; "
         f"{args.clients} clients: {args.per_client} sequential dispatches each, "
-        f"one entity per client, all at once",
-        {"1 client seq": seq_pairs, f"{args.clients} clients": conc_pairs},
+        f"one entity per client, all at once; RouterState search attribute {attributes}",
+        scenarios,
+        LATENCY_THROUGHPUT,
     )
+    print_table("where the time goes: CPU per dispatch", scenarios, CPU)
     print(f"total run time {elapsed:.0f} s")
 
 
@@ -293,6 +337,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seq", type=int, default=200, help="dispatches, 1 client scenario")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--per-client", type=int, default=10, help="dispatches per client")
+    parser.add_argument(
+        "--search-attributes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the RouterState search attribute up to date (RouterPlugin's default: on)",
+    )
     asyncio.run(run(parser.parse_args(argv)))
 
 
