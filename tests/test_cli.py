@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from temporal_router.adapter._dev import DevServer
 from temporal_router.cli import main
@@ -560,7 +561,11 @@ async def test_e2e_hook_starts_a_workflow_beside_the_order(
     hook_id = run.out.strip()
     assert hook_id.startswith(f"{order_id}-hook-")
     handle = temporal_client.get_workflow_handle(hook_id)
-    await asyncio.wait_for(handle.result(), timeout=30)
+    for _ in range(100):  # the order starts the hook when it handles the request
+        with contextlib.suppress(RPCError):
+            await asyncio.wait_for(handle.result(), timeout=30)
+            break
+        await asyncio.sleep(0.1)
     description = await handle.describe()
     assert description.workflow_type == "SendNotification"
     assert description.parent_id == order_id
