@@ -32,14 +32,15 @@ from temporal_router.cli import _parser
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 
-#: How each page's code runs (None: it has no runnable Python).
+#: How each page's code runs (None: it has no runnable Python), by path in the repository.
 MODES: dict[str, str | None] = {
-    "router.md": "session",
-    "hooks.md": "script",
-    "interceptors.md": "script",
-    "otel.md": "session",
-    "deployment.md": None,
-    "testing.md": "pytest",
+    "README.md": "session",
+    "docs/router.md": "session",
+    "docs/hooks.md": "script",
+    "docs/interceptors.md": "script",
+    "docs/otel.md": "session",
+    "docs/deployment.md": None,
+    "docs/testing.md": "pytest",
 }
 
 _BLOCK = re.compile(
@@ -97,9 +98,10 @@ def _env(target: str) -> dict[str, str]:
 
 
 def test_every_page_is_covered() -> None:
-    assert sorted(p.name for p in DOCS.glob("*.md")) == sorted(MODES)
+    pages = ["README.md", *(f"docs/{p.name}" for p in DOCS.glob("*.md"))]
+    assert sorted(pages) == sorted(MODES)
     for name, mode in MODES.items():
-        has_code = bool(_python_blocks((DOCS / name).read_text()))
+        has_code = bool(_python_blocks((REPO / name).read_text()))
         assert has_code == (mode is not None), name
 
 
@@ -107,7 +109,7 @@ def test_every_page_is_covered() -> None:
 def test_the_code_of_the_page_runs(
     page: str, temporal_dev_server: DevServer, tmp_path: Path
 ) -> None:
-    path = DOCS / page
+    path = REPO / page
     mode = MODES[page]
     env = _env(temporal_dev_server.target)
     if mode == "session":
