@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,7 +105,8 @@ async def test_plugin_on_client_and_worker_registers_everything_once(
     plugin = RouterPlugin(router)
     client = await Client.connect(temporal_dev_server.target, plugins=[plugin, plugin])
     # temporalio itself warns about the same plugin type on both; it must be harmless.
-    with pytest.warns(UserWarning, match="same plugin type"):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The same plugin type", UserWarning)
         worker = Worker(client, task_queue=task_queue, plugins=[plugin])
 
     config = worker.config(active_config=True)
