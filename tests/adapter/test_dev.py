@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import os
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -240,6 +241,25 @@ async def test_sqlite_state_survives_restart(how: str, tmp_path: Path, task_queu
             result = await asyncio.wait_for(handle.result(), timeout=60)
     assert result == "released with after restart"
     assert not server.running
+
+
+async def test_a_restart_never_moves_to_another_port() -> None:
+    server = DevServer()
+    await server.start()
+    port = server.port
+    assert port is not None
+    await server.kill()
+    with socket.socket() as intruder:
+        intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # port is in TIME_WAIT
+        intruder.bind(("127.0.0.1", port))
+        intruder.listen()
+        with pytest.raises(DevServerError, match="already in use"):
+            await server.start()
+    await server.start()
+    try:
+        assert server.port == port
+    finally:
+        await server.kill()
 
 
 async def test_in_memory_state_is_lost_on_restart(task_queue: str) -> None:
