@@ -48,6 +48,7 @@ from ..workflows._entity import (
     start_search_attributes,
 )
 from ..workflows._messages import (
+    MAX_MESSAGE_BYTES,
     CreateSpec,
     DispatchReply,
     DispatchRequest,
@@ -236,7 +237,9 @@ class RouterClient:
 
         Business outcomes come back as a failed ``DispatchResult``: the categories of the
         pure router, plus ``router`` codes ``NOT_FOUND`` (no such entity) and
-        ``VERSION_CONFLICT``. Infrastructure failures (server unreachable) raise.
+        ``VERSION_CONFLICT``. A payload that is not a mapping, cannot be serialized, or is
+        over Temporal's blob limit (``too_large``) is a ``validation`` failure; nothing is sent.
+        Infrastructure failures (server unreachable) raise.
         """
         try:
             command_type, payload = _split_command(command)
@@ -251,6 +254,9 @@ class RouterClient:
                 ValidationFailure("command", [issue], f"Invalid command: {exc}")
             )
         request = DispatchRequest(command_type, payload, expected_version)
+        refused = _unsendable(self.client, request)
+        if refused is not None:
+            return refused
         update_id = command_id or str(uuid.uuid4())
         with self._caller_scope():
             return await self._send(id, request, update_id, create)
@@ -427,12 +433,37 @@ class RouterClient:
 
 def _split_command(command: CommandLike) -> tuple[str, dict[str, Any]]:
     if isinstance(command, Command):
-        return command.type, _as_dict(command.payload)
+        return command.type, _payload_dict(command.payload)
     if isinstance(command, Mapping) and isinstance(command.get("type"), str):
-        return command["type"], _as_dict(command.get("payload") or {})
+        return command["type"], _payload_dict(command.get("payload"))
     raise TypeError(
         f"a command is Command(type, payload) or {{'type': str, 'payload': dict}}, got {command!r}"
     )
+
+
+def _payload_dict(payload: Any) -> dict[str, Any]:
+    # Not dict(x) of anything: a list of pairs would pass for a mapping.
+    if payload is None:
+        return {}
+    if not isinstance(payload, (Mapping, BaseModel)):
+        raise TypeError(f"a command's payload is a mapping, got {type(payload).__name__}")
+    return _as_dict(payload)
+
+
+def _unsendable(client: Client, request: DispatchRequest) -> DispatchResult | None:
+    """A validation failure for a request Temporal could not carry (nothing is sent)."""
+    try:
+        payloads = client.data_converter.payload_converter.to_payloads([request])
+    except Exception as exc:
+        message = f"Command payload cannot be serialized: {exc}"
+        issue = {"type": "serialization", "loc": ("payload",), "msg": message, "input": None}
+        return DispatchResult.failure(ValidationFailure("command", [issue], message))
+    size = sum(p.ByteSize() for p in payloads)
+    if size > MAX_MESSAGE_BYTES:
+        message = f"Command payload too large: {size} bytes, limit {MAX_MESSAGE_BYTES}"
+        issue = {"type": "too_large", "loc": ("payload",), "msg": message, "input": None}
+        return DispatchResult.failure(ValidationFailure("command", [issue], message))
+    return None
 
 
 def _is_transient(exc: RPCError) -> bool:

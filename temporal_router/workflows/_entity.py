@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
+from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.common import (
     RetryPolicy,
@@ -62,6 +63,7 @@ from ..router import (
 )
 from ..router._errors import issue_messages
 from ._messages import (
+    MAX_MESSAGE_BYTES,
     DispatchReply,
     DispatchRequest,
     EntityInput,
@@ -100,6 +102,8 @@ class EntityOptions:
         max_history_events: Continue-as-new once history reaches this many events, even if
             the server has not suggested it yet.
         remember_commands: How many recent command replies to keep for exactly-once retries.
+            Across continue-as-new only the newest replies that fit Temporal's payload limit
+            are kept whole; older ids answer ``router`` / ``ALREADY_APPLIED`` (not applied).
         dispatch_timeout: Fail a dispatch whose handler runs longer (workflow time) with
             ``unexpected``, so a stuck handler cannot wedge the entity. None (default): no
             limit, and no timer per dispatch (a timer costs two history events).
@@ -224,14 +228,33 @@ class EntityWorkflow:
 
     def _carry_over(self) -> EntityInput:
         definition = self.router.definition
-        return EntityInput(
+        carried = EntityInput(
             definition=definition.name,
             snapshot=dict(definition.serialize(self._workflow, version=self._version)),
-            recent=[RememberedReply(k, v) for k, v in self._recent.items()],
             outbox=list(self._outbox),
             hook_state={"inbox": self._temporal_router_inbox.to_state()},
             run_number=self._run_number + 1,
         )
+        # The input must fit one Temporal payload. Replies carry snapshots, so only the
+        # newest fit whole; older command ids are kept with a small ALREADY_APPLIED reply
+        # (still applied once), and ids that fit in no way are forgotten.
+        budget = MAX_MESSAGE_BYTES - len(to_json(carried))
+        whole = budget // 2
+        recent: list[RememberedReply] = []
+        for command_id, reply in reversed(self._recent.items()):
+            remembered = RememberedReply(command_id, reply)
+            size = len(to_json(remembered))
+            if size <= whole:
+                whole -= size
+            else:
+                remembered = RememberedReply(command_id, _already_applied(command_id))
+                size = len(to_json(remembered))
+            if size > budget:
+                break
+            budget -= size
+            recent.append(remembered)
+        carried.recent = recent[::-1]
+        return carried
 
     async def _deliver(self, item: dict[str, Any]) -> None:
         await workflow.execute_activity(
@@ -336,12 +359,34 @@ class EntityWorkflow:
         }
         result = await self._run_router(command)
         if result.ok and result.workflow is not None:
+            # Serialize before committing: a value that cannot become JSON, or a reply
+            # Temporal would refuse, fails this command instead of every workflow task.
+            try:
+                reply = result_to_reply(result, definition, self._version + 1)
+                size = len(to_json(reply))
+            except Exception as exc:
+                return result_to_reply(
+                    DispatchResult.failure(
+                        UnexpectedFailure(exc, f"the command's result cannot be serialized: {exc}")
+                    ),
+                    definition,
+                    self._version,
+                )
+            limit = MAX_MESSAGE_BYTES // 2  # the rest is room to continue-as-new
+            if size > limit:
+                message = f"the command's result is too large: {size} bytes, limit {limit}"
+                return result_to_reply(
+                    DispatchResult.failure(UnexpectedFailure(ValueError(message), message)),
+                    definition,
+                    self._version,
+                )
             previous_state = self._workflow.state
             self._workflow = result.workflow
             self._version += 1
             if result.workflow.state != previous_state and self.options.search_attributes:
                 workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
             self._queue_reactions(command_id, result)
+            return reply
         return result_to_reply(result, definition, self._version)
 
     async def _run_router(self, command: Any) -> DispatchResult:
@@ -385,6 +430,12 @@ class EntityWorkflow:
         self._recent[command_id] = reply
         while len(self._recent) > self.options.remember_commands:
             self._recent.popitem(last=False)
+
+
+def _already_applied(command_id: str) -> DispatchReply:
+    """What a retry of an old command gets once its full reply is no longer kept."""
+    message = f"command {command_id!r} was already applied; its reply is no longer kept"
+    return DispatchReply(ok=False, error=error_to_wire(RouterFailure("ALREADY_APPLIED", message)))
 
 
 def _current_update_id() -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json, to_jsonable_python
 
 from ..router import (
     DependencyFailure,
@@ -28,6 +28,7 @@ from ..router._definition import dump_model
 from ..router._errors import RemoteError
 
 __all__ = [
+    "MAX_MESSAGE_BYTES",
     "CreateSpec",
     "DispatchReply",
     "DispatchRequest",
@@ -106,15 +107,36 @@ class DispatchReply:
     error: WireError | None = None
 
 
+#: What the router lets through one Temporal message: Temporal's default blob limit (2 MiB)
+#: less room for headers. A bigger update argument or reply would fail the entity's
+#: workflow task on every retry (the SDK refuses to send it), wedging the entity.
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024 - 64 * 1024
+_MAX_ISSUE_INPUT = 1_000
+
+
 def _jsonable(value: Any) -> Any:
     return to_jsonable_python(value, fallback=repr)
+
+
+def _bounded_issues(issues: Any) -> Any:
+    """Issues as JSON, each echoed ``input`` cut short: a rejection must stay small even
+    for a huge invalid payload (Temporal sends the rejected request back with it)."""
+    out = _jsonable(issues)
+    for issue in out if isinstance(out, list) else []:
+        if isinstance(issue, dict) and "input" in issue:
+            text = to_json(issue["input"], fallback=repr)
+            if len(text) > _MAX_ISSUE_INPUT:
+                issue["input"] = (
+                    f"{text[:_MAX_ISSUE_INPUT].decode(errors='replace')}... ({len(text)} bytes)"
+                )
+    return out
 
 
 def error_to_wire(error: PipelineError) -> WireError:
     """Flatten a pipeline error to JSON-safe fields."""
     if isinstance(error, ValidationFailure):
         return WireError(
-            error.category, error.message, source=error.source, issues=_jsonable(error.issues)
+            error.category, error.message, source=error.source, issues=_bounded_issues(error.issues)
         )
     if isinstance(error, DomainFailure):
         data = (
