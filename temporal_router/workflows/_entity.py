@@ -100,7 +100,9 @@ class EntityOptions:
 
     Attributes:
         max_history_events: Continue-as-new once history reaches this many events, even if
-            the server has not suggested it yet.
+            the server has not suggested it yet. Each continued run records the bound it
+            starts with, so a changed setting applies from an entity's next run; a first run
+            reads the current setting, also when it is replayed.
         remember_commands: How many recent command replies to keep for exactly-once retries.
             Across continue-as-new only the newest replies that fit Temporal's payload limit
             are kept whole; older ids answer ``router`` / ``ALREADY_APPLIED`` (not applied).
@@ -145,6 +147,7 @@ class EntityWorkflow:
         self._outbox: list[dict[str, Any]] = list(input.outbox)
         self._parsed: dict[str, Command] = {}
         self._run_number = input.run_number
+        self._max_history_events = input.max_history_events or self.options.max_history_events
         self._hook_lock = asyncio.Lock()
         self._hook_waits = 0
         # The hook inbox lives on the instance under the name the hook primitives look for,
@@ -223,7 +226,7 @@ class EntityWorkflow:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self.options.max_history_events
+            or info.get_current_history_length() >= self._max_history_events
         )
 
     def _carry_over(self) -> EntityInput:
@@ -234,6 +237,8 @@ class EntityWorkflow:
             outbox=list(self._outbox),
             hook_state={"inbox": self._temporal_router_inbox.to_state()},
             run_number=self._run_number + 1,
+            # The next run takes this worker's bound: configuration changes apply from there.
+            max_history_events=self.options.max_history_events,
         )
         # The input must fit one Temporal payload. Replies carry snapshots, so only the
         # newest fit whole; older command ids are kept with a small ALREADY_APPLIED reply

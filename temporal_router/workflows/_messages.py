@@ -70,6 +70,9 @@ class EntityInput:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     hook_state: dict[str, Any] = field(default_factory=dict)
     run_number: int = 1
+    #: The continue-as-new bound this run uses, fixed when the run starts so that replaying
+    #: it never depends on the worker's current configuration (None: the worker's setting).
+    max_history_events: int | None = None
 
 
 @dataclass

@@ -107,10 +107,11 @@ async def test_dropping_the_reactors_is_non_deterministic() -> None:
 
 
 async def test_continue_as_new_bound_is_part_of_the_replayed_decision() -> None:
-    """The bound is read during replay, so changing ``max_history_events`` moves where a
-    run ends: here the recorded continue-as-new at event ~100 is no longer issued. (Lowered
-    below a running entity's history length, it would wedge that entity the same way.)
-    Change the bound only together with a worker versioning strategy."""
+    """A first run reads the worker's bound during replay, so changing ``max_history_events``
+    moves where such a run ends: here the recorded continue-as-new at event ~100 is no
+    longer issued. (Continued runs carry the bound they started with in their input, so a
+    new bound applies to them only from their next run.) Change the bound of running first
+    runs only together with a worker versioning strategy."""
     plugin = RouterPlugin(build_task_router(), max_history_events=10 * CONTINUED_MAX_HISTORY)
     with pytest.raises(NondeterminismError, match="ContinuedAsNew"):
         await _replayer(plugin).replay_workflow(_load(CONTINUED, CONTINUED_ID))
