@@ -48,7 +48,7 @@ _BLOCK = re.compile(
 )
 
 _SESSION_RUNNER = """
-import ast, asyncio, re, sys, textwrap, types
+import ast, asyncio, gc, re, sys, textwrap, types
 from pathlib import Path
 
 BLOCK = re.compile(sys.argv[2], re.S)
@@ -69,9 +69,20 @@ async def main() -> None:
         result = eval(code, module.__dict__)
         if asyncio.iscoroutine(result):
             await result
+    module.__dict__.clear()
 
 
 asyncio.run(main())
+gc.collect()  # free Temporal clients before the interpreter exits (sdk-python#300)
+"""
+
+_PYTEST_CONFTEST = """import gc
+
+pytest_plugins = ["temporal_router.testing.pytest_plugin"]
+
+
+def pytest_unconfigure(config):
+    gc.collect()  # free Temporal clients before the interpreter exits (sdk-python#300)
 """
 
 _PYTEST_CONFIG = """[pytest]
@@ -123,9 +134,7 @@ def test_the_code_of_the_page_runs(
     else:
         module = tmp_path / f"test_{path.stem}_example.py"
         module.write_text("\n\n".join(_python_blocks(path.read_text())))
-        (tmp_path / "conftest.py").write_text(
-            'pytest_plugins = ["temporal_router.testing.pytest_plugin"]\n'
-        )
+        (tmp_path / "conftest.py").write_text(_PYTEST_CONFTEST)
         (tmp_path / "pytest.ini").write_text(_PYTEST_CONFIG)
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(module)]
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
