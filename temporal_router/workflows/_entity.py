@@ -38,7 +38,7 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
 )
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
 
 from ..adapter._hooks import (
     HOOK_REQUEST_SIGNAL,
@@ -127,7 +127,15 @@ class EntityOptions:
 
 
 def _reject(wire: Any) -> ApplicationError:
-    return ApplicationError(wire.message, wire, type=REJECTION_TYPE, non_retryable=True)
+    # BENIGN: a refused command is an expected outcome, not a failure to log and alert on
+    # (Temporal's OpenTelemetry interceptor then leaves the ValidateUpdate span unmarked).
+    return ApplicationError(
+        wire.message,
+        wire,
+        type=REJECTION_TYPE,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 class EntityWorkflow:
