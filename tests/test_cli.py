@@ -607,3 +607,51 @@ def test_e2e_worker_stops_gracefully_and_its_traces_can_be_drawn(
     ship = [line for line in lines if line.lstrip().startswith("dispatch Ship")]
     assert any(line.endswith("refused: domain/Forbidden") for line in ship)
     assert any(line.endswith("Paid → Shipped") for line in ship)
+
+
+# -- temporal-router dev ---------------------------------------------------------------------------
+
+
+def test_dev_serves_the_app_and_client_commands_find_it(tmp_path: Path) -> None:
+    """``dev`` starts a server and a worker, records where in ``.temporal-router/dev.json``
+    (client commands use it when nothing is configured), traces to the local file, and
+    stops cleanly on SIGTERM."""
+    env = _clean_env()
+    log = tmp_path / "dev.log"
+    with log.open("w") as sink:
+        dev = subprocess.Popen(
+            [sys.executable, "-m", "temporal_router.cli", "dev", *APP, "--no-ui"],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        _wait_for_line(log, "worker running on task queue 'orders'", dev, timeout=60)
+        state = json.loads((tmp_path / ".temporal-router" / "dev.json").read_text())
+        assert state["pid"] == dev.pid
+
+        def run(*argv: str) -> Run:
+            done = subprocess.run(
+                [sys.executable, "-m", "temporal_router.cli", *argv],
+                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            return Run(done.returncode, done.stdout, done.stderr)
+
+        created = run(
+            "dispatch", "dev-1", "Cancel", "--payload", '{"reason": "changed my mind"}',
+            "--create", "Placed", "--data", json.dumps(ORDER_DATA), *CUSTOMER, *APP,
+        )  # fmt: skip
+        assert created.code == 0, created.err
+        assert created.json()["state"] == "Cancelled"
+        deadline = time.monotonic() + 15
+        while (traces := run("traces", "dev-1")).code != 0 and time.monotonic() < deadline:
+            time.sleep(0.3)  # spans reach the file in batches
+        assert traces.code == 0, traces.err
+        assert any(line.endswith("Placed → Cancelled") for line in traces.out.splitlines())
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        code = dev.wait(timeout=30)
+    assert code == 0, log.read_text()
+    assert not (tmp_path / ".temporal-router" / "dev.json").exists()
