@@ -42,8 +42,6 @@ from ..router._definition import dump_model
 from ..workflows._entity import (
     DISPATCH_UPDATE,
     REJECTION_TYPE,
-    ROUTER_DEFINITION,
-    ROUTER_STATE,
     SNAPSHOT_QUERY,
     start_search_attributes,
 )
@@ -58,6 +56,7 @@ from ..workflows._messages import (
     wire_to_error,
 )
 from ._hooks import HOOK_REQUEST_SIGNAL, HookConfig, HookRequest
+from ._search import ROUTER_DEFINITION, ROUTER_STATE
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
 

@@ -34,7 +34,6 @@ from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.common import (
     RetryPolicy,
-    SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
 )
@@ -47,6 +46,7 @@ from ..adapter._hooks import (
     HookRequest,
     start_requested_hook,
 )
+from ..adapter._search import ROUTER_DEFINITION, ROUTER_STATE
 from ..router import (
     Command,
     DispatchResult,
@@ -76,8 +76,6 @@ __all__ = [
     "DELIVER_ACTIVITY",
     "DISPATCH_UPDATE",
     "REJECTION_TYPE",
-    "ROUTER_DEFINITION",
-    "ROUTER_STATE",
     "SNAPSHOT_QUERY",
     "EntityOptions",
     "EntityWorkflow",
@@ -89,9 +87,6 @@ SNAPSHOT_QUERY = "snapshot"
 DELIVER_ACTIVITY = "temporal_router.deliver_command"
 #: ``ApplicationError.type`` of a validator rejection; its details carry the wire error.
 REJECTION_TYPE = "TemporalRouterRejected"
-
-ROUTER_STATE = SearchAttributeKey.for_keyword("RouterState")
-ROUTER_DEFINITION = SearchAttributeKey.for_keyword("RouterDefinition")
 
 
 @dataclass(frozen=True)
