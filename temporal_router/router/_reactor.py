@@ -42,11 +42,11 @@ class Reactors:
 
     Example::
 
-        reactors = create_reactors().on(orders, "OrderPaid", lambda rc: ReactorCommand(
+        reactors = create_reactors().on(order_router, "OrderPaid", lambda rc: ReactorCommand(
             workflow_id=f"ship-{rc.workflow_id}", router_name="Shipping",
             command=Command("Prepare", {"order_id": rc.workflow_id}),
         ))
-        commands = reactors.resolve(orders, "o-1", result.events)
+        commands = reactors.resolve(order_router, "o-1", result.events)
     """
 
     def __init__(self) -> None:
