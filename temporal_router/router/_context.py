@@ -6,7 +6,6 @@ import dataclasses
 import datetime as _dt
 import decimal
 import enum
-import functools
 import types
 import typing
 import uuid
@@ -71,7 +70,6 @@ def _is_immutable_annotation(annotation: Any) -> bool:
     return False
 
 
-@functools.cache
 def _is_flat(schema: type[BaseModel]) -> bool:
     # Extra fields (``extra="allow"``) and private attributes hold values of any type, and a
     # shallow copy would share them with the input.
@@ -80,18 +78,30 @@ def _is_flat(schema: type[BaseModel]) -> bool:
     return all(_is_immutable_annotation(f.annotation) for f in schema.model_fields.values())
 
 
+#: ``_is_flat`` per model class (a plain dict: cheaper to probe than ``functools.cache``).
+_flat: dict[type[BaseModel], bool] = {}
+_set_attr = object.__setattr__
+# BaseModel's slots, filled through their descriptors (cheaper than object.__setattr__).
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 def copy_model(model: BaseModel) -> BaseModel:
     """An independent copy of ``model``: shallow when every field is immutable, else deep."""
     cls = type(model)
-    if not _is_flat(cls):
+    flat = _flat.get(cls)
+    if flat is None:
+        flat = _flat[cls] = _is_flat(cls)
+    if not flat:
         return model.model_copy(deep=True)
     # What model_copy() does for a flat model, without its generic bookkeeping: this runs on
     # every ``ctx.data`` read.
     copied = cls.__new__(cls)
-    object.__setattr__(copied, "__dict__", model.__dict__.copy())
-    object.__setattr__(copied, "__pydantic_fields_set__", set(model.__pydantic_fields_set__))
-    object.__setattr__(copied, "__pydantic_extra__", None)
-    object.__setattr__(copied, "__pydantic_private__", None)
+    _set_attr(copied, "__dict__", model.__dict__.copy())
+    _set_fields_set(copied, set(model.__pydantic_fields_set__))
+    _set_extra(copied, None)
+    _set_private(copied, None)
     return copied
 
 
@@ -134,7 +144,6 @@ class Context:
 
     __slots__ = (
         "_data",
-        "_data_is_input",
         "_definition",
         "_events",
         "_input",
@@ -158,10 +167,9 @@ class Context:
         self._input = workflow
         self._workflow_copy: Workflow | None = None
         self._state = workflow.state
-        self._data = workflow.data
-        self._data_is_input = True
+        self._data = workflow.data  # the input's until update/transition replace it
         self._events: list[Event] = []
-        self._slots: dict[ContextKey[Any], Any] = {}
+        self._slots: dict[ContextKey[Any], Any] | None = None  # made on the first set()
         self.command = command
         self.deps = deps
         self.caller = caller
@@ -209,7 +217,6 @@ class Context:
             merged.update(fields)
         merged.update(changes)
         self._data = self._definition.validate("state", self._state, merged, source="state")
-        self._data_is_input = False
 
     def transition(self, state: str, data: Mapping[str, Any] | BaseModel | None = None) -> None:
         """Move to ``state`` with ``data`` replacing the current data entirely.
@@ -220,7 +227,6 @@ class Context:
         """
         self._data = self._definition.validate("state", state, data, source="transition")
         self._state = state
-        self._data_is_input = False
 
     def emit(self, type: str, data: Mapping[str, Any] | BaseModel | None = None) -> None:
         """Record event ``type`` with validated ``data``.
@@ -247,24 +253,30 @@ class Context:
 
     def set(self, key: ContextKey[T], value: T) -> None:
         """Store ``value`` under ``key`` for the rest of this dispatch."""
+        if self._slots is None:
+            self._slots = {}
         self._slots[key] = value
 
     def get(self, key: ContextKey[T]) -> T:
         """The value under ``key``; raises :class:`ContextKeyNotSetError` if never set."""
-        value = self._slots.get(key, _MISSING)
+        value = _MISSING if self._slots is None else self._slots.get(key, _MISSING)
         if value is _MISSING:
             raise ContextKeyNotSetError(f"Context key not set: {key.name}")
         return typing.cast(T, value)
 
     def get_or_none(self, key: ContextKey[T]) -> T | None:
         """The value under ``key``, or ``None`` if never set."""
-        return typing.cast("T | None", self._slots.get(key))
+        return None if self._slots is None else typing.cast("T | None", self._slots.get(key))
 
     # -- for the router ------------------------------------------------------------------
 
     def has_changes(self) -> bool:
         """True once the chain has updated, transitioned or emitted anything."""
-        return not self._data_is_input or self._state != self._input.state or bool(self._events)
+        return (
+            self._data is not self._input.data
+            or self._state != self._input.state
+            or bool(self._events)
+        )
 
     def rebase(self, workflow: Workflow) -> None:
         """Continue this dispatch from ``workflow``, the newer committed state of its host.
@@ -285,7 +297,7 @@ class Context:
 
     def result_workflow(self, now: _dt.datetime) -> Workflow:
         """The workflow a successful dispatch returns; never shares data with the input."""
-        data = copy_model(self._data) if self._data_is_input else self._data
+        data = copy_model(self._data) if self._data is self._input.data else self._data
         src = self._input
         return Workflow(src.id, src.definition_name, self._state, data, src.created_at, now)
 

@@ -110,10 +110,21 @@ def is_server_field(field: FieldInfo) -> bool:
     return any(isinstance(m, _ServerOnly) for m in field.metadata)
 
 
+#: The last (millisecond, datetime) utc_now() returned: one tuple, swapped atomically.
+_last_now: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
+
+
 def utc_now() -> datetime:
     """The current UTC time at millisecond precision, the precision of snapshots."""
+    global _last_now
+    ms = time.time_ns() // 1_000_000
+    last = _last_now
+    if last[0] == ms:  # datetimes are immutable: one per millisecond is enough
+        return last[1]
     # fromtimestamp rounds to the nearest microsecond, so the float division is exact enough.
-    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    _last_now = (ms, moment)
+    return moment
 
 
 def to_iso(moment: datetime) -> str:
