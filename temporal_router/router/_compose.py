@@ -17,21 +17,42 @@ def is_awaitable(value: object) -> bool:
     return value is not None and hasattr(value, "__await__")
 
 
-class _Step:
-    """The awaitable ``next()`` returns; runs the rest of the chain at most once."""
+#: Awaiting a finished plain-``def`` step: an iterator that is already exhausted (so
+#: one can be shared by every await).
+_DONE = iter(())
 
-    __slots__ = ("_ctx", "_inner", "started")
 
-    def __init__(self, inner: Callable[[Any], Awaitable[None]], ctx: Any) -> None:
+class _Next:
+    """The ``next`` one middleware call gets: calling it returns itself, awaiting it runs
+    the rest of the chain. Both at most once (:class:`NextCalledTwiceError`).
+
+    One object per layer and call, instead of a closure plus the awaitable it returns; and
+    a plain-``def`` inner callable (the handler, usually) runs straight from ``__await__``,
+    without a coroutine of its own.
+    """
+
+    __slots__ = ("_ctx", "_inner", "called", "started")
+
+    def __init__(self, inner: Callable[[Any], Any], ctx: Any) -> None:
         self._inner = inner
         self._ctx = ctx
+        self.called = False
         self.started = False
+
+    def __call__(self) -> _Next:
+        if self.called:
+            raise NextCalledTwiceError()
+        self.called = True
+        return self
 
     def __await__(self) -> Any:
         if self.started:
             raise NextCalledTwiceError()
         self.started = True
-        return self._inner(self._ctx).__await__()
+        out = self._inner(self._ctx)
+        if out is not None and hasattr(out, "__await__"):
+            return out.__await__()
+        return _DONE  # a plain-def inner callable is done already
 
 
 def _terminal(terminal: Callable[[C], Any]) -> Callable[[C], Awaitable[None]]:
@@ -44,43 +65,37 @@ def _terminal(terminal: Callable[[C], Any]) -> Callable[[C], Awaitable[None]]:
 
 
 def _layer(
-    middleware: Callable[[C, Callable[[], _Step]], Any], inner: Callable[[C], Awaitable[None]]
+    middleware: Callable[[C, Callable[[], _Next]], Any], inner: Callable[[C], Any]
 ) -> Callable[[C], Awaitable[None]]:
     async def layer(ctx: C) -> None:
-        step: _Step | None = None
-
-        def next_() -> _Step:
-            nonlocal step
-            if step is not None:
-                raise NextCalledTwiceError()
-            step = _Step(inner, ctx)
-            return step
-
-        out = middleware(ctx, next_)
+        step = _Next(inner, ctx)
+        out = middleware(ctx, step)
         if out is not None and hasattr(out, "__await__") and out is not step:
             await out
         # A plain-def middleware cannot await: `next()` without awaiting means "continue".
-        if step is not None and not step.started:
+        if step.called and not step.started:
             await step
 
     return layer
 
 
 def compile_chain(
-    chain: Sequence[Callable[[C, Callable[[], _Step]], Any]], terminal: Callable[[C], Any]
+    chain: Sequence[Callable[[C, Callable[[], _Next]], Any]], terminal: Callable[[C], Any]
 ) -> Callable[[C], Awaitable[None]]:
     """``chain`` (outermost first) around ``terminal``, nested once into one callable.
 
     Built once per route, so a dispatch pays only for the layers themselves.
     """
-    runner = _terminal(terminal)
+    if not chain:
+        return _terminal(terminal)
+    runner: Callable[[C], Any] = terminal  # sync or async: the innermost _Next handles both
     for middleware in reversed(chain):
         runner = _layer(middleware, runner)
     return runner
 
 
 async def run_chain(
-    chain: Sequence[Callable[[C, Callable[[], _Step]], Any]],
+    chain: Sequence[Callable[[C, Callable[[], _Next]], Any]],
     terminal: Callable[[C], Any],
     ctx: C,
 ) -> None:
