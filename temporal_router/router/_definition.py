@@ -303,7 +303,7 @@ class WorkflowDefinition:
             schema = self._registries[kind][name]
         except (KeyError, TypeError):
             raise UnknownNameError(kind, name) from None
-        if isinstance(data, BaseModel):
+        if type(data) is not dict and isinstance(data, BaseModel):  # dicts skip ABC checks
             data = data.model_dump(by_alias=True)
         try:
             # The validator model_validate() calls, without its wrapper: this is the hot path.
@@ -325,7 +325,8 @@ class WorkflowDefinition:
                 ``command``).
         """
         if type(command) is dict and "type" in command:  # the common case, checked first
-            command_type, payload = command["type"], command.get("payload", {})
+            # A missing payload is None, which validate() reads as {}.
+            command_type, payload = command["type"], command.get("payload")
         elif isinstance(command, Command):
             command_type, payload = command.type, command.payload
         elif isinstance(command, Mapping) and "type" in command:

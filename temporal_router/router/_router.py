@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
 
-from ._caller import Caller, current_caller
-from ._compose import compile_chain, is_awaitable
+from ._caller import Caller
+from ._caller import _current as _current_caller_var
+from ._compose import _Next, compile_chain, is_awaitable
 from ._context import Context, ReadonlyContext, current_context
 from ._definition import WorkflowDefinition, utc_now
 from ._deps import wrap_deps as wrap_deps_
@@ -86,6 +87,12 @@ Handler: TypeAlias = Callable[[Context], Any]
 Middleware: TypeAlias = Callable[[Context, Next], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
+_current_caller = _current_caller_var.get
+#: The callbacks of one hook event, with how many arguments each takes.
+_Callbacks: TypeAlias = tuple[tuple[Callable[..., Any], int], ...]
+#: Not yet in the route cache (None there means "resolved: no handler").
+_UNRESOLVED: Any = object()
+
 
 def _describe(fn: object) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
@@ -143,9 +150,20 @@ class Route:
     handler: Handler
     #: The chain and handler compiled into one callable (built once, when the route is).
     run: Callable[[Context], Awaitable[None]] = field(init=False, repr=False, compare=False)
+    #: The outermost middleware (None without middleware) and the rest of the chain
+    #: compiled: dispatch runs the outermost layer itself, saving a coroutine.
+    _outer: Middleware | None = field(init=False, repr=False, compare=False)
+    _inner: Callable[[Context], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "run", compile_chain(self.chain, self.handler))
+        if self.chain:
+            object.__setattr__(self, "_outer", self.chain[0])
+            inner = compile_chain(self.chain[1:], self.handler) if self.chain[1:] else self.handler
+            object.__setattr__(self, "_inner", inner)
+        else:
+            object.__setattr__(self, "_outer", None)
+            object.__setattr__(self, "_inner", self.handler)
 
 
 def _error_message(exc: BaseException) -> str:
@@ -268,6 +286,12 @@ class WorkflowRouter:
         self._wildcards: dict[str, _Entry] = {}
         self._global: list[Middleware] = []
         self._hooks: dict[str, list[tuple[Callable[..., Any], int]]] = {e: [] for e in HOOK_EVENTS}
+        #: ``_hooks`` as tuples, what dispatch iterates; replaced (never mutated) on change.
+        self._emits: dict[str, _Callbacks] = {e: () for e in HOOK_EVENTS}
+        #: ``_emits`` in ``HOOK_EVENTS`` order, for dispatch to unpack in one go.
+        self._emit_table: tuple[_Callbacks, ...] = tuple(self._emits.values())
+        #: Whether a pipeline hook is registered (only then is a ReadonlyContext built).
+        self._pipeline_hooks = False
         self._routes: dict[tuple[str, str], Route | None] = {}
         self._ctx_deps = wrap_deps_(deps) if wrap_deps else deps
 
@@ -394,6 +418,14 @@ class WorkflowRouter:
         wanted = len(HOOK_EVENTS[event])
         capacity = _positional_capacity(callback)
         self._hooks[event].append((callback, wanted if capacity is None else min(capacity, wanted)))
+        self._hooks_changed()
+
+    def _hooks_changed(self) -> None:
+        self._emits = {event: tuple(callbacks) for event, callbacks in self._hooks.items()}
+        self._emit_table = tuple(self._emits[event] for event in HOOK_EVENTS)
+        self._pipeline_hooks = any(
+            self._emits[event] for event in ("pipeline:start", "pipeline:end", "error")
+        )
 
     def _check_command(self, command: object, where: str) -> None:
         if not isinstance(command, str) or not self.definition.has_command(command):
@@ -436,6 +468,7 @@ class WorkflowRouter:
             self._wildcards.setdefault(command, entry)
         for event, callbacks in child._hooks.items():
             self._hooks[event].extend(callbacks)
+        self._hooks_changed()
         self._changed()
 
     # -- introspection ---------------------------------------------------------------------
@@ -503,14 +536,78 @@ class WorkflowRouter:
                 :func:`~temporal_router.current_caller` (the Temporal adapter sets it from
                 the command's headers).
         """
-        hooks = self._hooks
-        # Each _emit is a coroutine to create and await: skip it when nobody listens.
-        if hooks["dispatch:start"] and (
-            pending := self._emit_sync("dispatch:start", (workflow, command))
-        ):
+        # The pipeline is inlined here, in one coroutine; hook emits nobody listens to are
+        # skipped (each would be a call, and an await when a hook is async).
+        (
+            on_start,
+            on_end,
+            on_pipeline_start,
+            on_pipeline_end,
+            on_transition,
+            on_error,
+            on_event,
+        ) = self._emit_table  # HOOK_EVENTS order
+        if on_start and (pending := self._emit_sync(on_start, (workflow, command))):
             await pending
         try:
-            result = await self._pipeline(workflow, command, now, caller)
+            begun = self._begin(workflow, command, caller)
+            if type(begun) is DispatchResult:
+                result = begun
+            else:
+                ctx, route = begun  # type: ignore[misc]
+                # Pipeline hooks get a read-only view; built only when one is registered.
+                view = ReadonlyContext(ctx) if self._pipeline_hooks else None
+                if on_pipeline_start and (pending := self._emit_sync(on_pipeline_start, (view,))):
+                    await pending
+                token = current_context.set(ctx)
+                failure: PipelineError | None = None
+                try:
+                    outer = route._outer
+                    if outer is None:
+                        out = route._inner(ctx)  # the handler
+                        if out is not None and hasattr(out, "__await__"):
+                            await out
+                    else:  # the outermost layer of compile_chain, run in this coroutine
+                        step = _Next(route._inner, ctx)
+                        out = outer(ctx, step)
+                        if out is not None and hasattr(out, "__await__") and out is not step:
+                            await out
+                        if step.called and not step.started:
+                            await step
+                except Exception as exc:
+                    failure = classify_error(exc)
+                finally:
+                    # Not contextlib.suppress: that allocates on every dispatch. ValueError:
+                    # evicted, Temporal closed the coroutine from another Context.
+                    try:  # noqa: SIM105
+                        current_context.reset(token)
+                    except ValueError:
+                        pass
+                if failure is not None:
+                    result = DispatchResult(False, None, [], failure)
+                    if on_error and (pending := self._emit_sync(on_error, (failure, view))):
+                        await pending
+                else:
+                    new_workflow = ctx.result_workflow(now if now is not None else utc_now())
+                    result = DispatchResult(True, new_workflow, ctx.result_events())
+                    if (
+                        on_transition
+                        and new_workflow.state != workflow.state
+                        and (
+                            pending := self._emit_sync(
+                                on_transition, (workflow.state, new_workflow.state, new_workflow)
+                            )
+                        )
+                    ):
+                        await pending
+                    if on_event:
+                        for event in result.events:
+                            if pending := self._emit_sync(on_event, (event, new_workflow)):
+                                await pending
+                if on_pipeline_end and (
+                    pending := self._emit_sync(on_pipeline_end, (view, result))
+                ):
+                    await pending
         except Exception as exc:
             result = DispatchResult(False, error=UnexpectedFailure(exc, _error_message(exc)))
         except BaseException as exc:
@@ -524,20 +621,18 @@ class WorkflowRouter:
                 ),
             )
             raise
-        if hooks["dispatch:end"] and (
-            pending := self._emit_sync("dispatch:end", (workflow, command, result))
-        ):
+        if on_end and (pending := self._emit_sync(on_end, (workflow, command, result))):
             await pending
         return result
 
-    async def _pipeline(
-        self, workflow: Workflow, raw: CommandLike, now: datetime | None, caller: Caller | None
-    ) -> DispatchResult:
+    def _begin(
+        self, workflow: Workflow, raw: CommandLike, caller: Caller | None
+    ) -> tuple[Context, Route] | DispatchResult:
+        """The synchronous start of the pipeline: the context and route, or a failure."""
         definition = self.definition
-        if workflow.state not in definition.states:
-            return DispatchResult.failure(
-                RouterFailure("UNKNOWN_STATE", f"Unknown state: {workflow.state}")
-            )
+        state = workflow.state
+        if state not in definition.states:
+            return DispatchResult.failure(RouterFailure("UNKNOWN_STATE", f"Unknown state: {state}"))
         try:
             command = definition.parse_command(raw)
         except UnknownNameError as exc:
@@ -545,12 +640,13 @@ class WorkflowRouter:
         except ValidationError as exc:
             message = f"Invalid command payload: {issue_messages(exc.issues)}"
             return DispatchResult.failure(ValidationFailure("command", exc.issues, message))
-        route = self.resolve(workflow.state, command.type)
+        route = self._routes.get((state, command.type), _UNRESOLVED)
+        if route is _UNRESOLVED:
+            route = self.resolve(state, command.type)
         if route is None:
             return DispatchResult.failure(
                 RouterFailure(
-                    "NO_HANDLER",
-                    f"No handler for command '{command.type}' in state '{workflow.state}'",
+                    "NO_HANDLER", f"No handler for command '{command.type}' in state '{state}'"
                 )
             )
         ctx = Context(
@@ -558,75 +654,29 @@ class WorkflowRouter:
             workflow,
             command,
             self._ctx_deps,
-            caller if caller is not None else current_caller(),
+            caller if caller is not None else _current_caller(),
         )
-        hooks = self._hooks
-        view = ReadonlyContext(ctx)
-        if hooks["pipeline:start"] and (pending := self._emit_sync("pipeline:start", (view,))):
-            await pending
-        token = current_context.set(ctx)
-        failure: PipelineError | None = None
-        try:
-            if route.chain:
-                await route.run(ctx)
-            else:
-                out = route.handler(ctx)
-                if is_awaitable(out):
-                    await out
-        except Exception as exc:
-            failure = classify_error(exc)
-        finally:
-            # Not contextlib.suppress: that allocates on every dispatch.
-            try:  # noqa: SIM105
-                current_context.reset(token)
-            except ValueError:  # evicted: Temporal closed the coroutine from another Context
-                pass
-        if failure is not None:
-            result = DispatchResult(False, error=failure)
-            if hooks["error"] and (pending := self._emit_sync("error", (failure, view))):
-                await pending
-            if hooks["pipeline:end"] and (
-                pending := self._emit_sync("pipeline:end", (view, result))
-            ):
-                await pending
-            return result
-        new_workflow = ctx.result_workflow(now if now is not None else utc_now())
-        result = DispatchResult(True, new_workflow, ctx.result_events())
-        if (
-            hooks["transition"]
-            and new_workflow.state != workflow.state
-            and (
-                pending := self._emit_sync(
-                    "transition", (workflow.state, new_workflow.state, new_workflow)
-                )
-            )
-        ):
-            await pending
-        if hooks["event"]:
-            for event in result.events:
-                if pending := self._emit_sync("event", (event, new_workflow)):
-                    await pending
-        if hooks["pipeline:end"] and (pending := self._emit_sync("pipeline:end", (view, result))):
-            await pending
-        return result
+        return ctx, route
 
     async def _emit(self, event: str, args: tuple[Any, ...]) -> None:
-        pending = self._emit_sync(event, args)
+        pending = self._emit_sync(self._emits[event], args)
         if pending is not None:
             await pending
 
-    def _emit_sync(self, event: str, args: tuple[Any, ...]) -> Awaitable[None] | None:
-        """Call the hooks of ``event`` until one returns an awaitable; hand back the rest.
+    def _emit_sync(self, callbacks: _Callbacks, args: tuple[Any, ...]) -> Awaitable[None] | None:
+        """Call ``callbacks`` (an event's, from ``_emits``) until one returns an awaitable;
+        hand back the rest.
 
-        Plain-``def`` hooks (the usual telemetry hooks) then cost no coroutine at all.
+        Plain-``def`` hooks (the usual telemetry hooks) then cost no coroutine at all. The
+        callbacks are the tuple of when the emit starts: a hook registering another hook
+        does not change this emit.
         """
-        callbacks = tuple(self._hooks[event])
         for index, (callback, arity) in enumerate(callbacks):
             try:
                 out = callback(*args[:arity])
             except Exception as exc:
                 return self._finish_emit(callbacks, index + 1, args, None, exc)
-            if is_awaitable(out):
+            if out is not None and hasattr(out, "__await__"):
                 return self._finish_emit(callbacks, index + 1, args, out, None)
         return None
 
