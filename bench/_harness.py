@@ -1,0 +1,348 @@
+"""Shared pieces of the Temporal benchmarks: samples, interleaved scenarios, tables, process
+accounting and the summary rows ``bench.summary`` prints.
+
+Every figure a benchmark reports is a ratio against a baseline measured in the same run,
+interleaved with it (the machines are shared and noisy), over several repetitions; the
+median is quoted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "RESULTS_ENV",
+    "Clock",
+    "Row",
+    "Sample",
+    "Side",
+    "WorkerProcess",
+    "concurrent",
+    "median_ratio",
+    "print_pair_table",
+    "proc_cpu_seconds",
+    "proc_rss_bytes",
+    "record",
+    "rotate",
+    "sequential",
+    "server_idle",
+]
+
+#: Directory where each benchmark writes its summary rows (``<bench>.json``); set by
+#: ``scripts/bench.sh`` so that ``bench.summary`` can print one table for the whole run.
+RESULTS_ENV = "BENCH_RESULTS_DIR"
+
+#: The repository root (where ``python -m bench.<name>`` works).
+_REPO = Path(__file__).resolve().parent.parent
+
+
+# -- process accounting (Linux /proc; no psutil) -----------------------------------------------
+
+
+def proc_cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of process ``pid`` (default: this one); 0 without /proc."""
+    try:
+        with open(f"/proc/{pid or 'self'}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_bytes(pid: int | None = None) -> int:
+    """Resident set size of process ``pid`` (default: this one); 0 without /proc."""
+    try:
+        with open(f"/proc/{pid or 'self'}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class WorkerProcess:
+    """A :mod:`bench._worker` in a subprocess, for the time of an ``async with``.
+
+    Its CPU time and resident memory are its own (``cpu()``, ``rss()``), unmixed with the
+    clients and the dev server.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        task_queue: str,
+        variant: str,
+        *,
+        max_cached: int = 1000,
+        search_attributes: bool = True,
+        repo: Path = _REPO,
+    ) -> None:
+        self.repo = repo
+        self.args = [
+            "--target",
+            target,
+            "--task-queue",
+            task_queue,
+            "--variant",
+            variant,
+            "--max-cached",
+            str(max_cached),
+            "--search-attributes" if search_attributes else "--no-search-attributes",
+        ]
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def cpu(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
+    def rss(self) -> int:
+        return proc_rss_bytes(self.pid)
+
+    async def __aenter__(self) -> WorkerProcess:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench._worker",
+            *self.args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=self.repo,
+        )
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
+        if not line.startswith(b"ready"):
+            raise RuntimeError(f"benchmark worker {self.args} did not start: {line!r}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 30)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+
+async def server_idle(pid: int | None, *, window: float = 0.1, limit: float = 10.0) -> None:
+    """Wait until the server process has been (nearly) idle for ``window`` seconds.
+
+    Some server work outlives the calls that caused it (visibility updates, transfer
+    tasks): without this wait, whichever side runs next would pay for it. Called at the
+    end of each timed batch, inside its clock, so each side is charged for all the server
+    work it causes. An idle dev server uses no CPU; "idle" here is at most one clock tick
+    (10 ms) in ``window``.
+    """
+    if not pid:
+        return
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = proc_cpu_seconds(pid)
+        await asyncio.sleep(window)
+        if proc_cpu_seconds(pid) - before <= tick:
+            return
+
+
+# -- samples ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One timed batch of operations: their latencies, wall time and CPU times."""
+
+    latencies: list[float]
+    wall: float
+    cpu: float
+    server_cpu: float
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu / self.count
+
+    @property
+    def server_cpu_ms(self) -> float:
+        return 1000 * self.server_cpu / self.count
+
+    @property
+    def p50_ms(self) -> float:
+        return 1000 * statistics.median(self.latencies)
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+    @property
+    def throughput(self) -> float:
+        return self.count / self.wall
+
+
+class Clock:
+    """Wall time, this process's CPU time (workers and clients) and the server's CPU time."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+        self.server_cpu = proc_cpu_seconds(server_pid) if server_pid else 0.0
+
+    def sample(self, latencies: list[float]) -> Sample:
+        server = proc_cpu_seconds(self.server_pid) - self.server_cpu if self.server_pid else 0.0
+        return Sample(
+            latencies, time.perf_counter() - self.wall, time.process_time() - self.cpu, server
+        )
+
+
+@dataclass
+class Side:
+    """One implementation under test: how to do one operation on one target (an entity, a
+    parent workflow); ``op`` gets the target and how many operations it has had."""
+
+    name: str
+    op: Callable[[str, int], Awaitable[None]]
+    done: dict[str, int] = field(default_factory=dict)
+    #: Called (awaited) at the end of a timed batch, inside the clock (e.g. a span flush).
+    settle: Callable[[], Awaitable[None]] | None = None
+
+    async def timed(self, target: str) -> float:
+        n = self.done.get(target, 0)
+        self.done[target] = n + 1
+        began = time.perf_counter()
+        await self.op(target, n)
+        return time.perf_counter() - began
+
+
+async def sequential(side: Side, target: str, count: int, server_pid: int | None) -> Sample:
+    """``count`` operations on one target, one at a time; then the server settles (its wall
+    time is part of the sample: see :func:`server_idle`)."""
+    clock = Clock(server_pid)
+    latencies = [await side.timed(target) for _ in range(count)]
+    if side.settle is not None:
+        await side.settle()
+    await server_idle(server_pid)
+    return clock.sample(latencies)
+
+
+async def concurrent(
+    side: Side, targets: Sequence[str], per_target: int, server_pid: int | None
+) -> Sample:
+    """One client per target, ``per_target`` operations each (one at a time), all at once;
+    then the server settles, as in :func:`sequential`."""
+
+    async def client(target: str) -> list[float]:
+        return [await side.timed(target) for _ in range(per_target)]
+
+    clock = Clock(server_pid)
+    results = await asyncio.gather(*(client(t) for t in targets))
+    if side.settle is not None:
+        await side.settle()
+    await server_idle(server_pid)
+    return clock.sample([x for r in results for x in r])
+
+
+def rotate(items: Sequence[Any], rep: int) -> list[Any]:
+    """``items`` starting at ``rep`` (mod len): who goes first changes every repetition."""
+    k = rep % len(items)
+    return [*items[k:], *items[:k]]
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def median_ratio(pairs: Sequence[tuple[Any, Any]], attr: str) -> tuple[float, float, float]:
+    """Median of the baseline values, of ours, and of the per-repetition ratios ours/base."""
+    base = statistics.median(getattr(p[0], attr) for p in pairs)
+    ours = statistics.median(getattr(p[1], attr) for p in pairs)
+    ratio = statistics.median(getattr(p[1], attr) / getattr(p[0], attr) for p in pairs)
+    return base, ours, ratio
+
+
+def print_pair_table(
+    title: str,
+    scenarios: dict[str, list[tuple[Any, Any]]],
+    metrics: Sequence[tuple[str, str]],
+    names: tuple[str, str] = ("baseline", "ours"),
+) -> None:
+    """One line per repetition and a median line per scenario; ratio = ours / baseline."""
+    print(title)
+    head = "".join(f" | {name:^26}" for name, _ in metrics)
+    sub = "".join(f" | {names[0][:9]:>9} {names[1][:9]:>9} {'ratio':>6}" for _ in metrics)
+    print(f"{'scenario':<16} {'rep':>6}{head}")
+    print(f"{'':<16} {'':>6}{sub}")
+    width = len(f"{'':<16} {'':>6}{sub}")
+    for scenario, pairs in scenarios.items():
+        print("-" * width)
+        for index, (base, ours) in enumerate(pairs, 1):
+            cells = "".join(
+                f" | {getattr(base, a):>9.1f} {getattr(ours, a):>9.1f}"
+                f" {getattr(ours, a) / getattr(base, a):>6.2f}"
+                for _, a in metrics
+            )
+            print(f"{scenario:<16} {index:>6}{cells}")
+        medians = "".join(
+            " | {:>9.1f} {:>9.1f} {:>6.2f}".format(*median_ratio(pairs, a)) for _, a in metrics
+        )
+        print(f"{scenario:<16} {'median':>6}{medians}")
+    print("-" * width)
+    print(
+        f"ratio = {names[1]} / {names[0]} per repetition; the median line is the median of "
+        "each column."
+    )
+    print()
+
+
+# -- summary rows ------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the suite's summary table."""
+
+    row: str
+    what: str
+    unit: str
+    baseline: float
+    ours: float
+    ratio: float
+    target: str
+    met: bool | None  # None: no target, reported only
+
+
+def record(bench: str, rows: Sequence[Row], notes: Sequence[str] = ()) -> None:
+    """Print ``rows`` and, under ``scripts/bench.sh``, save them for ``bench.summary``."""
+    for r in rows:
+        verdict = "met" if r.met else ("-" if r.met is None else "MISSED")
+        print(
+            f"summary {r.row:<4} {r.what:<46} {r.baseline:>10.4g} {r.ours:>10.4g} "
+            f"{r.ratio:>6.2f}  {r.target:<8} {verdict}"
+        )
+    directory = os.environ.get(RESULTS_ENV)
+    if not directory:
+        return
+    path = Path(directory) / f"{bench}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": [asdict(r) for r in rows], "notes": list(notes)}))
