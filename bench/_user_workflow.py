@@ -1,0 +1,43 @@
+"""Benchmark 4's user workflow: a module written the ordinary way, importing the library
+(and OpenTelemetry, as a traced application does) at top level, with no
+``imports_passed_through()``. Under a default sandbox each run re-imports whatever of that
+is not passed through; under ``RouterPlugin``'s pass-through it is the worker's own.
+
+It imports the router core (``temporal_router``), not ``temporal_router.adapter``: the
+adapter cannot be imported inside a sandbox that does not pass it through at all (its dev
+server module builds a urllib opener at import time, which the sandbox refuses)."""
+
+from __future__ import annotations
+
+from opentelemetry import trace
+from temporalio import workflow
+
+from temporal_router import current_caller
+
+__all__ = ["BenchUserWorkflow"]
+
+_tracer = trace.get_tracer("bench.user_workflow")
+
+
+@workflow.defn(name="BenchUserWorkflow")
+class BenchUserWorkflow:
+    """Records who started it, then waits for ``release`` (or returns at once)."""
+
+    def __init__(self) -> None:
+        self._released = False
+
+    @workflow.run
+    async def run(self, wait: bool) -> str | None:
+        caller = current_caller()
+        if wait:
+            await workflow.wait_condition(lambda: self._released)
+        return None if caller is None else caller.identity
+
+    @workflow.signal
+    def release(self) -> None:
+        self._released = True
+
+    @workflow.query
+    def started(self) -> bool:
+        """Answered once the first workflow task ran (so the run is in the worker's cache)."""
+        return True
