@@ -53,6 +53,11 @@ class RawEntity:
     async def run(self, input: RawInput) -> None:
         await workflow.wait_condition(lambda: False)
 
+    @workflow.query
+    def state(self) -> str:
+        """The current state (``bench_growth`` waits on it: the first task has run)."""
+        return self._state
+
     def _reply(
         self, error: str | None = None, events: list[dict[str, Any]] | None = None
     ) -> RawReply:
