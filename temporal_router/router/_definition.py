@@ -130,7 +130,10 @@ def utc_now() -> datetime:
 def to_iso(moment: datetime) -> str:
     """ISO-8601 in UTC with milliseconds and a ``Z``: ``2026-01-15T10:00:00.000Z``."""
     moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Not strftime: it imports the time module on every call, which inside Temporal's
+    # workflow sandbox (every entity reply carries two timestamps) runs the sandbox's
+    # import machinery. isoformat of a UTC datetime ends in "+00:00".
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def dump_model(model: BaseModel) -> dict[str, Any]:
