@@ -24,7 +24,8 @@ Two workloads on each worker:
   run), then as many that stay open and cached (memory per cached workflow).
 
 Ratios are ours / minimal: below 1 is what the pass-through saves. The issue sets no target
-here; the table's is "the wider pass-through costs nothing" (<= 1.10).
+here, so the summary reports the figures. The entity lines compare the same code path (with
+the minimum, an entity re-imports nothing either way), so their spread is the noise level.
 """
 
 from __future__ import annotations
@@ -189,8 +190,8 @@ async def run(args: argparse.Namespace) -> None:
                 base,
                 ours,
                 ratio,
-                "<= 1.10",
-                ratio <= 1.1,
+                "report",
+                None,
             )
         )
     record(
@@ -199,7 +200,9 @@ async def run(args: argparse.Namespace) -> None:
         [
             "baseline = a sandbox passing through only temporal_router.workflows (the strict "
             "minimum; _entity alone fails to decode EntityInput); ratio < 1 is what "
-            "RouterPlugin's pass-through saves; no target in the issue: <= 1.10 = costs nothing",
+            "RouterPlugin's pass-through saves; the issue sets no target; the entity lines "
+            "compare the same code path (nothing is re-imported either way): their spread is "
+            "the noise level",
         ],
     )
     print(f"total run time {elapsed:.0f} s")
