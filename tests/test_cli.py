@@ -603,7 +603,7 @@ def test_e2e_worker_stops_gracefully_and_its_traces_can_be_drawn(
     lines = run.out.splitlines()
     pay = next(line for line in lines if line.lstrip().startswith("dispatch Pay"))
     assert pay.endswith("Placed → Paid")
-    assert any(line.lstrip().startswith("pipeline Pay") for line in lines)
+    assert any(line.lstrip().startswith("HandleUpdate:dispatch") for line in lines)
     ship = [line for line in lines if line.lstrip().startswith("dispatch Ship")]
     assert any(line.endswith("refused: domain/Forbidden") for line in ship)
     assert any(line.endswith("Paid → Shipped") for line in ship)

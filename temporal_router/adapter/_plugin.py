@@ -151,7 +151,9 @@ class RouterPlugin(SimplePlugin):
             16/24/32-byte key, or base64 of one.
         encrypt_headers: Also run headers (the caller context) through the codec.
         otel: Trace on Temporal: temporalio's ``OpenTelemetryInterceptor`` (with Temporal's
-            own spans, outermost, so dispatch spans nest under ``HandleUpdate``) and
+            own spans, outermost, so dispatch spans nest under ``HandleUpdate``; entity
+            commands get no ``ValidateUpdate`` span unless rejected:
+            ``temporal_router.otel._interceptor``) and
             :func:`~temporal_router.otel.otel_plugin` on every router. The global tracer
             provider must be replay safe (:func:`~temporal_router.otel.configure_tracing`)
             and set before workers are built.
@@ -202,12 +204,15 @@ class RouterPlugin(SimplePlugin):
             )
         if max_history_events < 100:
             raise ConfigurationError(f"max_history_events must be >= 100, got {max_history_events}")
+        tracing: list[Any] = []
         if otel:
             from ..otel import otel_plugin
+            from ..otel._interceptor import RouterTracingInterceptor
 
             telemetry = otel_plugin()
             for router in routers:
                 router.use(telemetry)
+            tracing.append(RouterTracingInterceptor(names, DISPATCH_UPDATE))
         for extension in extensions:
             if not isinstance(extension, RouterExtension):
                 raise ConfigurationError(
@@ -242,7 +247,7 @@ class RouterPlugin(SimplePlugin):
             ),
             workflow_runner=_with_passthrough([*PASSTHROUGH_MODULES, *passthrough_modules]),
             interceptors=[
-                *([OpenTelemetryInterceptor(add_temporal_spans=True)] if otel else []),
+                *tracing,
                 RouterInterceptor(),
                 *(i for extension in extensions for i in extension.interceptors),
             ],

@@ -42,7 +42,6 @@ __all__ = [
     "RESULT_ERROR",
     "RESULT_OK",
     "SPAN_DISPATCH",
-    "SPAN_PIPELINE",
     "TEMPORAL_WORKFLOW_ID",
     "TRANSITION_FROM",
     "TRANSITION_TO",
@@ -60,16 +59,10 @@ INSTRUMENTATION_SCOPE: Final = "temporal_router"
 SPAN_DISPATCH: Final = "dispatch"
 """Prefix of the dispatch span's name: ``dispatch <Command>``, e.g. ``dispatch Start``.
 
-The span covers one ``router.dispatch`` call. When the command type is not declared by the
-definition, the name is the bare prefix so that span names stay low-cardinality; the raw type
-is still recorded in :data:`COMMAND_TYPE`.
-"""
-
-SPAN_PIPELINE: Final = "pipeline"
-"""Prefix of the pipeline span's name: ``pipeline <Command>``, a child of the dispatch span.
-
-The span covers middleware and handler (``pipeline:start`` to ``pipeline:end``); early-return
-failures (unknown state or command, invalid payload, no handler) have no pipeline span.
+The span covers one ``router.dispatch`` call, early-return failures included; it is the only
+span the plugin makes (what happens inside the pipeline becomes its span events). When the
+command type is not declared by the definition, the name is the bare prefix so that span names
+stay low-cardinality; the raw type is still recorded in :data:`COMMAND_TYPE`.
 """
 
 # --- attributes: what was dispatched --------------------------------------------------------
@@ -156,19 +149,19 @@ value for unknown HTTP methods). Span attributes keep the raw value.
 # --- span events ----------------------------------------------------------------------------
 
 EVENT_TRANSITION: Final = "temporal_router.transition"
-"""Span event on the pipeline span when a successful dispatch changed the state.
+"""Span event on the dispatch span when a successful dispatch changed the state.
 
 Attributes: :data:`TRANSITION_FROM`, :data:`TRANSITION_TO`.
 """
 
 EVENT_EMITTED: Final = "temporal_router.event"
-"""Span event on the pipeline span, once per event a successful dispatch emitted.
+"""Span event on the dispatch span, once per event a successful dispatch emitted.
 
 Attributes: :data:`EVENT_TYPE`.
 """
 
 EVENT_ERROR: Final = "temporal_router.error"
-"""Span event on the pipeline span when the middleware/handler chain failed (the ``error`` hook).
+"""Span event on the dispatch span when the middleware/handler chain failed (the ``error`` hook).
 
 Attributes: :data:`ERROR_CATEGORY`, :data:`ERROR_MESSAGE` and, as applicable,
 :data:`ERROR_CODE`, :data:`ERROR_SOURCE`, :data:`ERROR_DEPENDENCY`.

@@ -7,26 +7,28 @@ Install it on a router; it only observes, through the seven lifecycle hooks::
     router.use(otel_plugin())                       # global tracer and meter providers
     router.use(otel_plugin(tracer_provider=tp, meter_provider=mp))
 
-Spans (names and keys in ``_attributes.py``)
-    * ``dispatch <Command>``: one per ``dispatch`` call, from ``dispatch:start`` to
-      ``dispatch:end``, so early-return failures (unknown state, unknown command, invalid
-      payload, no handler) are traced too. It is the *current* span while the dispatch runs,
-      a child of whatever span was current when ``dispatch`` was called (a Temporal
-      ``HandleUpdate`` span, or the pipeline span of an outer dispatch). Attributes:
-      definition, workflow id, input state and command type at the start; at the end the
-      result, the error attributes of a failure, and ``transition.from``/``to`` when the state
-      changed. An undeclared command type gives the bare name ``dispatch``.
-    * ``pipeline <Command>``: child of the dispatch span, from ``pipeline:start`` to
-      ``pipeline:end`` (middleware and handler), and the current span meanwhile, so spans that
-      handlers start nest under it. It carries the span events ``temporal_router.transition``,
-      ``temporal_router.event`` (one per emitted event) and ``temporal_router.error``.
+One span per dispatch (names and keys in ``_attributes.py``)
+    ``dispatch <Command>``: one per ``dispatch`` call, from ``dispatch:start`` to
+    ``dispatch:end``, so early-return failures (unknown state, unknown command, invalid
+    payload, no handler) are traced too. It is the *current* span while the dispatch runs, so
+    spans that middleware and handlers start nest under it; it is a child of whatever span was
+    current when ``dispatch`` was called (a Temporal ``HandleUpdate`` span, or the dispatch
+    span of an outer dispatch). Attributes: definition, workflow id, input state and command
+    type, given at the start; at the end the result, the error attributes of a failure, and
+    ``transition.from``/``to`` when the state changed, set in one call. An undeclared command
+    type gives the bare name ``dispatch``. What happens inside the pipeline is recorded on the
+    same span as span events: ``temporal_router.transition``, ``temporal_router.event`` (one
+    per emitted event) and ``temporal_router.error``. (There is no separate pipeline span: a
+    span costs far more than an event, above all inside Temporal workflows, where the
+    sandbox slows down OpenTelemetry's attribute checks, and it told little the dispatch span
+    and its events do not.)
 
 Status rule: *faults* are ERROR, *refusals* are not
     A failure is a **fault** (span status ERROR with a ``"Type: message"`` description, plus
     ``error.type``) when something is wrong with the system rather than with the request:
 
     * ``unexpected`` (an exception from a handler or middleware) and ``dependency``: faults;
-      the exception is added as a semantic-convention ``exception`` event on the dispatch span.
+      the exception is added as a semantic-convention ``exception`` event on the span.
     * ``validation``: a fault when a handler produced data its schema refuses (source
       ``state``, ``transition``, ``event``, ``error``); a refusal when the *caller's* payload
       was invalid (source ``command``).
@@ -55,9 +57,9 @@ Observers never change control flow
     ``temporal_router.otel`` logger and the dispatch goes on with its result unchanged.
 
 Context handling
-    The spans are attached as the current OpenTelemetry context in the ``*:start`` hooks and
-    detached in the matching ``*:end`` hooks; both run in the dispatching task, so the
-    ``contextvars`` tokens are valid. Each dispatch's bookkeeping lives in a frame on a
+    The span is attached as the current OpenTelemetry context in ``dispatch:start`` and
+    detached in ``dispatch:end``; both run in the dispatching task, so the ``contextvars``
+    tokens are valid. Each dispatch's bookkeeping lives in a frame on a
     ``ContextVar`` stack (tuples, copied on write), found again at ``dispatch:end`` by the
     identity of the workflow and command objects. Nested dispatches therefore pair correctly,
     concurrent dispatches of the same workflow id in different tasks never see each other's
@@ -98,7 +100,6 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import __version__
 from ..router import (
-    ContextKey,
     DependencyFailure,
     DispatchResult,
     DomainFailure,
@@ -110,7 +111,6 @@ from ..router import (
     ValidationFailure,
     WorkflowDefinition,
     WorkflowRouter,
-    create_key,
     define_plugin,
 )
 from ._attributes import (
@@ -136,7 +136,6 @@ from ._attributes import (
     RESULT_ERROR,
     RESULT_OK,
     SPAN_DISPATCH,
-    SPAN_PIPELINE,
     TRANSITION_FROM,
     TRANSITION_TO,
     WORKFLOW_ID,
@@ -298,14 +297,15 @@ class _Outcome:
         code = error.code if isinstance(error, RouterFailure) else error.category
         return cls(RESULT_ERROR, error, code, error.message)
 
-    def apply(self, span: Span) -> None:
-        """Set result, error attributes and status on ``span``."""
-        span.set_attribute(RESULT, self.result)
-        if self.error is not None:
-            span.set_attributes(_error_attributes(self.error))
+    def span_attributes(self) -> dict[str, AttributeValue]:
+        """Result and error attributes for the span (set in one call with the transition)."""
+        if self.error is None:
+            return {RESULT: self.result}
+        attributes = _error_attributes(self.error)
+        attributes[RESULT] = self.result
         if self.error_type is not None:
-            span.set_attribute(ERROR_TYPE, self.error_type)
-            span.set_status(Status(StatusCode.ERROR, self.description))
+            attributes[ERROR_TYPE] = self.error_type
+        return attributes
 
     def metric_attributes(self) -> dict[str, AttributeValue]:
         attributes: dict[str, AttributeValue] = {RESULT: self.result}
@@ -349,7 +349,6 @@ class _Frame:
     command: object
     passive: bool = False
     dispatch: _Scope | None = None
-    pipeline: _Scope | None = None
     definition: str = ""
     command_label: str = OTHER
     state_label: str = OTHER
@@ -389,7 +388,6 @@ class _Telemetry:
         self.transitions = meter.create_counter(
             METRIC_TRANSITIONS, unit="{transition}", description="State transitions."
         )
-        self.pipeline_key: ContextKey[_Scope] = create_key("temporal_router.otel.pipeline")
 
     def install(self, router: WorkflowRouter) -> None:
         if any(
@@ -400,16 +398,14 @@ class _Telemetry:
             return
         hooks = _RouterHooks(self, router.definition)
         router.on("dispatch:start", hooks.dispatch_start)
-        router.on("pipeline:start", hooks.pipeline_start)
         router.on("transition", hooks.transition)
         router.on("event", hooks.event)
         router.on("error", hooks.error)
-        router.on("pipeline:end", hooks.pipeline_end)
         router.on("dispatch:end", hooks.dispatch_end)
 
 
 class _RouterHooks:
-    """The seven hook callbacks for one router (they need its definition)."""
+    """The hook callbacks for one router (they need its definition)."""
 
     __slots__ = ("_definition", "_telemetry")
 
@@ -447,10 +443,14 @@ class _RouterHooks:
             stack = _FRAMES.get()
             if stack:
                 top = stack[-1]
-                # Another otel plugin's hook already opened this very dispatch (two plugins
-                # on one router, e.g. through a merge): stay inert rather than duplicate.
+                # Another otel plugin's hook has just opened this very dispatch (two plugins
+                # on one router, e.g. through a merge): stay inert rather than duplicate. (A
+                # dispatch nested in this one finds this plugin's inert frame on top instead.)
                 frame.passive = (
-                    top.workflow is workflow and top.command is command and top.pipeline is None
+                    top.workflow is workflow
+                    and top.command is command
+                    and top.owner is not self._telemetry
+                    and not top.passive
                 )
             _FRAMES.set((*stack, frame))
             if not frame.passive:
@@ -491,14 +491,10 @@ class _RouterHooks:
         outcome = _Outcome(RESULT_OK)
         with _Guard("dispatch:end (result)"):
             outcome = _Outcome.of(result)
-        if frame.pipeline is not None:  # pipeline:end never ran (cancelled, or a bug)
-            pipeline, frame.pipeline = frame.pipeline, None
-            with _Guard("dispatch:end (pipeline span)"):
-                self._close(pipeline, outcome)
         duration_s: float | None = None
         if frame.dispatch is not None:
             with _Guard("dispatch:end (dispatch span)"):
-                self._close(frame.dispatch, outcome, frame=frame)
+                self._close(frame.dispatch, outcome, frame.transition)
             with _Guard("dispatch:end (duration)"):
                 duration_s = self._span_duration(frame.dispatch.span)
         with _Guard("dispatch:end (metrics)"):
@@ -516,17 +512,18 @@ class _RouterHooks:
                 self._telemetry.duration.record(max(duration_s, 0.0), attributes)
 
     @staticmethod
-    def _close(scope: _Scope, outcome: _Outcome, *, frame: _Frame | None = None) -> None:
+    def _close(scope: _Scope, outcome: _Outcome, transition: tuple[str, str] | None) -> None:
         """Finish ``scope``'s span with ``outcome`` and detach it, whatever fails."""
         try:
             span = scope.span
             if span.is_recording():
-                outcome.apply(span)
-                if frame is not None and frame.transition is not None:
-                    span.set_attributes(
-                        {TRANSITION_FROM: frame.transition[0], TRANSITION_TO: frame.transition[1]}
-                    )
-                if frame is not None and outcome.exception is not None:
+                attributes = outcome.span_attributes()
+                if transition is not None:
+                    attributes[TRANSITION_FROM], attributes[TRANSITION_TO] = transition
+                span.set_attributes(attributes)
+                if outcome.error_type is not None:
+                    span.set_status(Status(StatusCode.ERROR, outcome.description))
+                if outcome.exception is not None:
                     span.add_event("exception", _exception_event(outcome.exception))
         finally:
             try:
@@ -543,37 +540,15 @@ class _RouterHooks:
             return (end - start) / 1e9
         return None
 
-    # -- pipeline ------------------------------------------------------------------------------
-
-    def pipeline_start(self, ctx: ReadonlyContext) -> None:
-        with _Guard("pipeline:start"):
-            frame = self._active_frame()
-            if frame is None or frame.pipeline is not None:
-                return
-            parent = frame.dispatch.context if frame.dispatch is not None else None
-            span = self._telemetry.tracer.start_span(
-                f"{SPAN_PIPELINE} {ctx.command.type}",
-                context=parent,
-                kind=SpanKind.INTERNAL,
-                attributes={COMMAND_TYPE: ctx.command.type},
-            )
-            frame.pipeline = _Scope.open(span)
-            ctx.set(self._telemetry.pipeline_key, frame.pipeline)
-
-    def pipeline_end(self, ctx: ReadonlyContext, result: DispatchResult) -> None:
-        with _Guard("pipeline:end"):
-            scope = ctx.get_or_none(self._telemetry.pipeline_key)
-            frame = self._active_frame()
-            if scope is None or frame is None or frame.pipeline is not scope:
-                return
-            frame.pipeline = None
-            self._close(scope, _Outcome.of(result))
+    # -- pipeline events ----------------------------------------------------------------------
 
     def _event_span(self) -> Span | None:
-        """The innermost open span of the active dispatch: pipeline, else dispatch."""
+        """The span of the active dispatch, if it records (events on others are dropped)."""
         frame = self._active_frame()
-        scope = None if frame is None else (frame.pipeline or frame.dispatch)
-        return None if scope is None else scope.span
+        scope = None if frame is None else frame.dispatch
+        if scope is None or not scope.span.is_recording():
+            return None
+        return scope.span
 
     def transition(self, from_state: str, to_state: str, workflow: Any) -> None:
         with _Guard("transition"):
@@ -604,9 +579,8 @@ class _RouterHooks:
 
     def error(self, error: PipelineError, ctx: ReadonlyContext) -> None:
         with _Guard("error"):
-            scope = ctx.get_or_none(self._telemetry.pipeline_key)
-            span = self._event_span() if scope is None else scope.span
-            if span is not None and span.is_recording():
+            span = self._event_span()
+            if span is not None:
                 span.add_event(
                     EVENT_ERROR, {**_error_attributes(error), ERROR_MESSAGE: error.message}
                 )
@@ -633,7 +607,7 @@ def otel_plugin(
         router = WorkflowRouter(tasks)
         router.use(otel_plugin())
         await router.dispatch(wf, {"type": "Start", "payload": {"assignee": "ada"}})
-        # -> span "dispatch Start" with child "pipeline Start" (event temporal_router.transition)
+        # -> span "dispatch Start" (span event temporal_router.transition)
     """
     telemetry = _Telemetry(tracer_provider, meter_provider)
 

@@ -37,6 +37,10 @@ def _json_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in (attributes or {}).items()}
 
 
+#: One encoder for every line: ``json.dumps`` with options builds a new encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 @dataclass(frozen=True, slots=True)
 class SpanRecord:
     """A finished span, as read from the trace file or converted from an SDK span.
@@ -159,17 +163,66 @@ class JsonLinesSpanExporter(SpanExporter):
         self.path = Path(path)
         self._lock = threading.Lock()
         self._stopped = False
+        #: The encoded tail of each line (resource and scope), by the objects' identities:
+        #: a provider has one resource and few scopes, and every span repeats them.
+        self._tails: dict[tuple[int, int], tuple[object, object, str]] = {}
+
+    def _tail(self, span: ReadableSpan) -> str:
+        resource, scope = span.resource, span.instrumentation_scope
+        key = (id(resource), id(scope))
+        cached = self._tails.get(key)
+        if cached is not None and cached[0] is resource and cached[1] is scope:
+            return cached[2]
+        tail = (
+            ',"resource":'
+            + _ENCODER.encode(_json_attributes(resource.attributes))
+            + ',"scope":'
+            + _ENCODER.encode({"name": None if scope is None else scope.name})
+            + "}\n"
+        )
+        if len(self._tails) > 64:  # providers come and go in tests; keep it bounded
+            self._tails.clear()
+        self._tails[key] = (resource, scope, tail)
+        return tail
+
+    def _line(self, span: ReadableSpan) -> str:
+        """One line of the file: ``SpanRecord.from_span(span).to_json()``, encoded, without
+        building the record (the export runs beside the workers, on the same GIL)."""
+        ctx = span.context
+        if ctx is None:
+            raise ValueError(f"span {span.name!r} has no span context")
+        parent = span.parent
+        start = span.start_time or 0
+        status = span.status
+        head = _ENCODER.encode(
+            {
+                "trace_id": f"{ctx.trace_id:032x}",
+                "span_id": f"{ctx.span_id:016x}",
+                "parent_span_id": None if parent is None else f"{parent.span_id:016x}",
+                "name": span.name,
+                "kind": span.kind.name,
+                "start_time_unix_nano": start,
+                "end_time_unix_nano": span.end_time or start,
+                "status": {"code": status.status_code.name, "description": status.description},
+                "attributes": _json_attributes(span.attributes),
+                "events": [
+                    {
+                        "name": e.name,
+                        "time_unix_nano": e.timestamp,
+                        "attributes": _json_attributes(e.attributes),
+                    }
+                    for e in span.events
+                ],
+            }
+        )
+        return head[:-1] + self._tail(span)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Append ``spans``; FAILURE (logged) if the file cannot be written."""
         if self._stopped:
             return SpanExportResult.FAILURE
         try:
-            lines = [
-                json.dumps(SpanRecord.from_span(s).to_json(), separators=(",", ":"), default=str)
-                + "\n"
-                for s in spans
-            ]
+            lines = [self._line(s) for s in spans]
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as f:

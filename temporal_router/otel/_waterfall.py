@@ -4,7 +4,7 @@ Example output (``render_waterfall(spans, width=20, name_width=24)``)::
 
     trace 5b8aa5a2d2c872e8321cf37308d69df2 · 3 spans · 10.00 ms · 2026-11-24 10:28:34 UTC
     dispatch Start             10.00 ms │████████████████████│ Todo → Doing
-      pipeline Start            8.00 ms │  ████████████████  │
+      charge payment            8.00 ms │  ████████████████  │
         dispatch Crash          2.00 ms │      ████          │ ✗ ValueError: boom
 
     trace 0c2d4cf0d8f5e1a7a3c1ad0b4b3e9f11 · 1 span · 500 µs · 2026-11-24 10:28:34 UTC

@@ -84,7 +84,7 @@ def finished(exporter: InMemorySpanExporter) -> Sequence[Any]:
 # --- success ----------------------------------------------------------------------------------
 
 
-async def test_success_is_a_dispatch_span_with_a_pipeline_child(
+async def test_success_is_one_dispatch_span_with_pipeline_events(
     router: WorkflowRouter, otel_spans: InMemorySpanExporter
 ) -> None:
     wf = todo(router.definition)
@@ -92,10 +92,7 @@ async def test_success_is_a_dispatch_span_with_a_pipeline_child(
     assert result.ok
 
     spans = finished(otel_spans)
-    assert dump_spans(spans) == [
-        "dispatch Start",
-        f"  pipeline Start events=[{EVENT_TRANSITION}, {EVENT_EMITTED}]",
-    ]
+    assert dump_spans(spans) == [f"dispatch Start events=[{EVENT_TRANSITION}, {EVENT_EMITTED}]"]
     dispatch = span_named(spans, "dispatch Start")
     assert dict(dispatch.attributes or {}) == {
         DEFINITION: "Task",
@@ -111,13 +108,10 @@ async def test_success_is_a_dispatch_span_with_a_pipeline_child(
     assert dispatch.instrumentation_scope is not None
     assert dispatch.instrumentation_scope.name == "temporal_router"
 
-    pipeline = span_named(spans, "pipeline Start")
-    assert pipeline.status.status_code is StatusCode.UNSET
-    assert (pipeline.attributes or {})[RESULT] == RESULT_OK
-    assert event_attributes(pipeline, EVENT_TRANSITION) == [
+    assert event_attributes(dispatch, EVENT_TRANSITION) == [
         {TRANSITION_FROM: "Todo", TRANSITION_TO: "Doing"}
     ]
-    assert event_attributes(pipeline, EVENT_EMITTED) == [{EVENT_TYPE: "Started"}]
+    assert event_attributes(dispatch, EVENT_EMITTED) == [{EVENT_TYPE: "Started"}]
 
 
 async def test_update_only_dispatch_has_no_transition(
@@ -125,11 +119,11 @@ async def test_update_only_dispatch_has_no_transition(
 ) -> None:
     assert (await router.dispatch(todo(router.definition), {"type": "Rename"})).ok
     spans = finished(otel_spans)
-    assert dump_spans(spans) == ["dispatch Rename", "  pipeline Rename"]
+    assert dump_spans(spans) == ["dispatch Rename"]
     assert TRANSITION_TO not in (span_named(spans, "dispatch Rename").attributes or {})
 
 
-async def test_pipeline_span_is_current_in_handlers_and_context_is_restored(
+async def test_dispatch_span_is_current_in_handlers_and_context_is_restored(
     otel_tracer_provider: TracerProvider, otel_spans: InMemorySpanExporter
 ) -> None:
     definition = make_definition()
@@ -149,10 +143,10 @@ async def test_pipeline_span_is_current_in_handlers_and_context_is_restored(
     assert trace.get_current_span() is before
 
     spans = finished(otel_spans)
-    assert dump_spans(spans) == ["dispatch Start", "  pipeline Start", "    send email"]
-    pipeline = span_named(spans, "pipeline Start")
-    assert pipeline.context is not None
-    assert seen[0].get_span_context().span_id == pipeline.context.span_id
+    assert dump_spans(spans) == ["dispatch Start", "  send email"]
+    dispatch = span_named(spans, "dispatch Start")
+    assert dispatch.context is not None
+    assert seen[0].get_span_context().span_id == dispatch.context.span_id
 
 
 async def test_dispatch_nests_under_the_callers_span(
@@ -166,7 +160,6 @@ async def test_dispatch_nests_under_the_callers_span(
     assert dump_spans(finished(otel_spans)) == [
         "HandleUpdate:dispatch",
         "  dispatch Rename",
-        "    pipeline Rename",
     ]
 
 
@@ -180,7 +173,7 @@ async def test_domain_error_is_recorded_but_not_an_error_status(
     assert isinstance(result.error, DomainFailure)
 
     spans = finished(otel_spans)
-    assert dump_spans(spans) == ["dispatch Reject", f"  pipeline Reject events=[{EVENT_ERROR}]"]
+    assert dump_spans(spans) == [f"dispatch Reject events=[{EVENT_ERROR}]"]
     dispatch = span_named(spans, "dispatch Reject")
     assert dispatch.status.status_code is StatusCode.UNSET
     attributes = dict(dispatch.attributes or {})
@@ -188,10 +181,8 @@ async def test_domain_error_is_recorded_but_not_an_error_status(
     assert attributes[ERROR_CATEGORY] == "domain"
     assert attributes[ERROR_CODE] == "NotAllowed"
     assert ERROR_TYPE not in attributes
-    assert not dispatch.events  # no exception event for a business outcome
-    pipeline = span_named(spans, "pipeline Reject")
-    assert pipeline.status.status_code is StatusCode.UNSET
-    assert event_attributes(pipeline, EVENT_ERROR) == [
+    assert event_attributes(dispatch, "exception") == []  # not for a business outcome
+    assert event_attributes(dispatch, EVENT_ERROR) == [
         {ERROR_CATEGORY: "domain", ERROR_CODE: "NotAllowed", ERROR_MESSAGE: result.error.message}
     ]
 
@@ -203,10 +194,7 @@ async def test_unexpected_error_is_an_error_status_with_the_exception(
     assert isinstance(result.error, UnexpectedFailure)
 
     spans = finished(otel_spans)
-    assert dump_spans(spans) == [
-        "dispatch Crash [ERROR] events=[exception]",
-        f"  pipeline Crash [ERROR] events=[{EVENT_ERROR}]",
-    ]
+    assert dump_spans(spans) == [f"dispatch Crash [ERROR] events=[{EVENT_ERROR}, exception]"]
     dispatch = span_named(spans, "dispatch Crash")
     assert dispatch.status.description == "ValueError: boom"
     attributes = dict(dispatch.attributes or {})
@@ -216,9 +204,7 @@ async def test_unexpected_error_is_an_error_status_with_the_exception(
     assert exception[exception_attributes.EXCEPTION_TYPE] == "ValueError"
     assert exception[exception_attributes.EXCEPTION_MESSAGE] == "boom"
     assert 'raise ValueError("boom")' in exception[exception_attributes.EXCEPTION_STACKTRACE]
-    pipeline = span_named(spans, "pipeline Crash")
-    assert pipeline.status.description == "ValueError: boom"
-    assert event_attributes(pipeline, EVENT_ERROR)[0][ERROR_CATEGORY] == "unexpected"
+    assert event_attributes(dispatch, EVENT_ERROR)[0][ERROR_CATEGORY] == "unexpected"
 
 
 async def test_dependency_error_is_a_fault_naming_the_dependency(
@@ -249,7 +235,7 @@ async def test_invalid_handler_data_is_a_validation_fault(
     attributes = dict(dispatch.attributes or {})
     assert attributes[ERROR_SOURCE] == "transition"
     assert attributes[ERROR_TYPE] == "validation"
-    assert not dispatch.events  # no exception to record
+    assert event_attributes(dispatch, "exception") == []  # no exception to record
 
 
 # --- early returns: only dispatch:start/end fire ----------------------------------------------
@@ -357,14 +343,10 @@ async def test_nested_dispatches_parent_correctly(
 
     spans = finished(otel_spans)
     assert dump_spans(spans, attributes=[WORKFLOW_ID]) == [
-        f"dispatch Start {WORKFLOW_ID}=t-1",
-        f"  pipeline Start events=[{EVENT_TRANSITION}]",
-        f"    dispatch Rename {WORKFLOW_ID}=audit-1",
-        "      pipeline Rename",
-        f"    dispatch Rename {WORKFLOW_ID}=t-1",
-        "      pipeline Rename",
-        f"    dispatch Reject {WORKFLOW_ID}=audit-1",
-        f"      pipeline Reject events=[{EVENT_ERROR}]",
+        f"dispatch Start events=[{EVENT_TRANSITION}] {WORKFLOW_ID}=t-1",
+        f"  dispatch Rename {WORKFLOW_ID}=audit-1",
+        f"  dispatch Rename {WORKFLOW_ID}=t-1",
+        f"  dispatch Reject events=[{EVENT_ERROR}] {WORKFLOW_ID}=audit-1",
     ]
     assert len({s.context.trace_id for s in spans}) == 1
 
@@ -404,17 +386,14 @@ async def test_concurrent_dispatches_of_the_same_workflow_stay_apart(
     assert dump_spans(finished(otel_spans)) == [
         "request",
         "  dispatch Rename",
-        "    pipeline Rename",
         "  dispatch Rename",
-        "    pipeline Rename",
-        "  dispatch Start",
-        f"    pipeline Start events=[{EVENT_ERROR}]",
+        f"  dispatch Start events=[{EVENT_ERROR}]",
     ]
     spans = finished(otel_spans)
-    for pipeline in (s for s in spans if s.name.startswith("pipeline")):
-        parent = next(s for s in spans if s.context.span_id == pipeline.parent.span_id)
-        assert parent.name == "dispatch " + pipeline.name.split()[1]
-        assert parent.start_time <= pipeline.start_time <= pipeline.end_time <= parent.end_time
+    assert [(s.attributes or {})[RESULT] for s in spans if s.name == "dispatch Rename"] == [
+        RESULT_OK,
+        RESULT_OK,
+    ]
 
 
 async def test_concurrent_nested_dispatches_from_one_handler(
@@ -437,8 +416,7 @@ async def test_concurrent_nested_dispatches_from_one_handler(
     await outer.dispatch(todo(definition), {"type": "Rename"})
     assert dump_spans(finished(otel_spans)) == [
         "dispatch Rename",
-        "  pipeline Rename",
-        *["    dispatch Rename", "      pipeline Rename"] * 3,
+        *["  dispatch Rename"] * 3,
     ]
 
 
@@ -478,7 +456,7 @@ async def test_cancelled_dispatch_ends_its_spans_without_error_status(
     assert len(current) == 1
 
     spans = finished(otel_spans)
-    assert dump_spans(spans) == ["dispatch Rename", "  pipeline Rename"]
+    assert dump_spans(spans) == ["dispatch Rename"]
     for span in spans:
         assert span.status.status_code is StatusCode.UNSET
         assert (span.attributes or {})[RESULT] == RESULT_CANCELLED
@@ -607,6 +585,9 @@ class _FailingSpan(trace.NonRecordingSpan):
     def set_attribute(self, key: str, value: Any) -> None:
         raise RuntimeError("set_attribute failed")
 
+    def set_attributes(self, attributes: Any) -> None:
+        raise RuntimeError("set_attributes failed")
+
     def add_event(self, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError("add_event failed")
 
@@ -697,10 +678,7 @@ async def test_a_broken_meter_never_breaks_a_dispatch(
         )
     assert result.ok
     assert "add failed" in caplog.text
-    assert dump_spans(finished(otel_spans), with_events=False) == [
-        "dispatch Start",
-        "  pipeline Start",
-    ]
+    assert dump_spans(finished(otel_spans), with_events=False) == ["dispatch Start"]
 
 
 # --- installation -----------------------------------------------------------------------------
@@ -717,7 +695,7 @@ async def test_installing_twice_is_ignored(
     assert "already has an OpenTelemetry plugin" in caplog.text
     assert len(router.hooks("dispatch:start")) == 1
     await router.dispatch(todo(router.definition), {"type": "Rename"})
-    assert dump_spans(finished(otel_spans)) == ["dispatch Rename", "  pipeline Rename"]
+    assert dump_spans(finished(otel_spans)) == ["dispatch Rename"]
 
 
 async def test_a_second_plugin_merged_in_stays_inert(
@@ -734,8 +712,7 @@ async def test_a_second_plugin_merged_in_stays_inert(
     await parent.dispatch(todo(definition), {"type": "Start", "payload": {"assignee": "a"}})
     assert trace.get_current_span() is before
     assert dump_spans(finished(otel_spans)) == [
-        "dispatch Start",
-        f"  pipeline Start events=[{EVENT_TRANSITION}, {EVENT_EMITTED}]",
+        f"dispatch Start events=[{EVENT_TRANSITION}, {EVENT_EMITTED}]"
     ]
 
 

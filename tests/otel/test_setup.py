@@ -32,6 +32,7 @@ from temporal_router import ConfigurationError
 from temporal_router.otel import (
     COMMAND_TYPE,
     DEFAULT_TRACES_PATH,
+    EVENT_ERROR,
     EVENT_TRANSITION,
     RESULT,
     TRACES_PATH_ENV,
@@ -142,7 +143,7 @@ async def test_configured_provider_writes_the_trace_file(tmp_path: Path) -> None
     await router.dispatch(todo(router.definition), {"type": "Start", "payload": {"assignee": "a"}})
     assert provider.force_flush()
     provider.shutdown()
-    assert [r.name for r in read_span_file(path)] == ["pipeline Start", "dispatch Start"]
+    assert [r.name for r in read_span_file(path)] == ["dispatch Start"]
 
 
 def test_configure_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -228,21 +229,19 @@ async def test_otlp_http_export(
                 assert scope_spans.scope.name == "temporal_router"
                 for span in scope_spans.spans:
                     spans[span.name] = span
-    assert sorted(spans) == ["dispatch Crash", "dispatch Start", "pipeline Crash", "pipeline Start"]
+    assert sorted(spans) == ["dispatch Crash", "dispatch Start"]
     for command in ("Start", "Crash"):
-        dispatch, pipeline = spans[f"dispatch {command}"], spans[f"pipeline {command}"]
+        dispatch = spans[f"dispatch {command}"]
         assert dispatch.parent_span_id == b""
-        assert pipeline.parent_span_id == dispatch.span_id
-        assert pipeline.trace_id == dispatch.trace_id
         attributes = {a.key: _value(a.value) for a in dispatch.attributes}
         assert attributes[WORKFLOW_ID] == "order-7"
         assert attributes[COMMAND_TYPE] == command
     assert {a.key: _value(a.value) for a in spans["dispatch Start"].attributes}[RESULT] == "ok"
-    assert spans["pipeline Start"].events[0].name == EVENT_TRANSITION
+    assert spans["dispatch Start"].events[0].name == EVENT_TRANSITION
     crash = spans["dispatch Crash"]
     assert crash.status.code == crash.status.STATUS_CODE_ERROR
     assert crash.status.message == "ValueError: boom"
-    assert [e.name for e in crash.events] == ["exception"]
+    assert [e.name for e in crash.events] == [EVENT_ERROR, "exception"]
 
 
 # --- the global provider, in fresh processes ------------------------------------------------
@@ -286,7 +285,6 @@ def test_zero_configuration_writes_traces_a_new_user_can_see(tmp_path: Path) -> 
 
     text = render_waterfall(tmp_path / ".temporal-router" / "traces.jsonl", workflow_id="order-1")
     assert "dispatch Start" in text
-    assert "  pipeline Start" in text
     assert "Todo → Doing" in text
 
 
