@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -182,9 +183,14 @@ def pairs(scenarios: Scenarios, base: str, ours: str) -> dict[str, list[tuple[Sa
     return {name: [(rep[base], rep[ours]) for rep in reps] for name, reps in scenarios.items()}
 
 
-def summary_rows(scenarios: Scenarios, clients: int) -> list[Row]:
+VARIANTS = (("ours", True, "SA on (default)"), ("ours-nosa", False, "SA off"))
+
+
+def summary_rows(scenarios: Scenarios, clients: int, names: list[str]) -> list[Row]:
     rows: list[Row] = []
-    for ours, label in (("ours", "SA on (default)"), ("ours-nosa", "SA off")):
+    for ours, _, label in VARIANTS:
+        if ours not in names:
+            continue
         for scenario, who in (
             ("1 client seq", "1 client"),
             (f"{clients} clients", f"{clients} clients"),
@@ -220,7 +226,8 @@ async def run(args: argparse.Namespace) -> None:
         counters: list[dict[str, int]] = []
         ours: dict[str, tuple[Client, WorkflowRouter, str]] = {}
         workers = [raw_worker]
-        for name, attributes in (("ours", True), ("ours-nosa", False)):
+        variants = [v for v in VARIANTS if args.sa_on or v[0] != "ours"]
+        for name, attributes, _ in variants:
             router, seen = build_router()
             counters.append(seen)
             plugin = RouterPlugin(router, search_attributes=attributes)
@@ -232,7 +239,9 @@ async def run(args: argparse.Namespace) -> None:
         names = ["baseline", *ours]
         singles = {n: f"{n}-{run_id}-seq" for n in names}
         fleets = {n: [f"{n}-{run_id}-c{i}" for i in range(args.clients)] for n in names}
-        async with raw_worker, workers[1], workers[2]:
+        async with contextlib.AsyncExitStack() as stack:
+            for worker in workers:
+                await stack.enter_async_context(worker)
             sides = [baseline_side(raw_client)]
             for entity in [singles["baseline"], *fleets["baseline"]]:
                 await create_baseline(raw_client, "bench-raw", entity)
@@ -253,6 +262,8 @@ async def run(args: argparse.Namespace) -> None:
         ("ours", "RouterState search attribute on (RouterPlugin's default)"),
         ("ours-nosa", "RouterState search attribute off"),
     ):
+        if ours_name not in names:
+            continue
         table = pairs(scenarios, "baseline", ours_name)
         print_pair_table(
             f"entity dispatch: router entity ({ours_name}) vs hand-written workflow (baseline), "
@@ -269,7 +280,7 @@ async def run(args: argparse.Namespace) -> None:
         )
     record(
         "bench_entity",
-        summary_rows(scenarios, args.clients),
+        summary_rows(scenarios, args.clients, names),
         [
             "ours = RouterPlugin defaults, which upsert the RouterState search attribute on "
             "every state change (every command in this benchmark changes the state); "
@@ -285,6 +296,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seq", type=int, default=200, help="dispatches, 1 client scenario")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--per-client", type=int, default=10, help="dispatches per client")
+    parser.add_argument(
+        "--sa-on",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure RouterPlugin's default (search attribute on); --no-sa-on skips it",
+    )
     asyncio.run(run(parser.parse_args(argv)))
 
 
