@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_json
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import RawValue, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -52,6 +54,7 @@ from ..workflows._messages import (
     DispatchRequest,
     EntityInput,
     WireError,
+    is_pydantic_json,
     reply_to_result,
     wire_to_error,
 )
@@ -252,10 +255,11 @@ class RouterClient:
             return DispatchResult.failure(
                 ValidationFailure("command", [issue], f"Invalid command: {exc}")
             )
-        request = DispatchRequest(command_type, payload, expected_version)
-        refused = _unsendable(self.client, request)
-        if refused is not None:
-            return refused
+        request = _encode_request(
+            self.client, DispatchRequest(command_type, payload, expected_version)
+        )
+        if isinstance(request, DispatchResult):
+            return request
         update_id = command_id or str(uuid.uuid4())
         with self._caller_scope():
             return await self._send(id, request, update_id, create)
@@ -263,7 +267,7 @@ class RouterClient:
     async def _send(
         self,
         id: str,
-        request: DispatchRequest,
+        request: RawValue | DispatchRequest,
         update_id: str,
         create: Mapping[str, Any] | CreateSpec | None,
     ) -> DispatchResult:
@@ -297,7 +301,7 @@ class RouterClient:
     async def _send_once(
         self,
         id: str,
-        request: DispatchRequest,
+        request: RawValue | DispatchRequest,
         update_id: str,
         create: Mapping[str, Any] | CreateSpec | None,
     ) -> DispatchResult:
@@ -449,20 +453,38 @@ def _payload_dict(payload: Any) -> dict[str, Any]:
     return _as_dict(payload)
 
 
-def _unsendable(client: Client, request: DispatchRequest) -> DispatchResult | None:
-    """A validation failure for a request Temporal could not carry (nothing is sent)."""
+_JSON_METADATA = {"encoding": b"json/plain"}
+
+
+def _encode_request(
+    client: Client, request: DispatchRequest
+) -> RawValue | DispatchRequest | DispatchResult:
+    """What to send for ``request``, or a validation failure if Temporal could not carry it
+    (then nothing is sent).
+
+    The request is serialized here to check its size; with the plugin's pydantic converter
+    (``json/plain``, ``pydantic_core.to_json``, what it would produce itself) that payload is
+    what is sent, so the request is serialized once. Another converter may depend on the
+    serialization context of the call: the request then goes as is and the client's
+    converter serializes it again.
+    """
+    converter = client.data_converter.payload_converter
+    fast = is_pydantic_json(converter)
     try:
-        payloads = client.data_converter.payload_converter.to_payloads([request])
+        if fast:
+            payload = Payload(metadata=_JSON_METADATA, data=to_json(request))
+        else:
+            payload = converter.to_payloads([request])[0]
     except Exception as exc:
         message = f"Command payload cannot be serialized: {exc}"
         issue = {"type": "serialization", "loc": ("payload",), "msg": message, "input": None}
         return DispatchResult.failure(ValidationFailure("command", [issue], message))
-    size = sum(p.ByteSize() for p in payloads)
+    size = payload.ByteSize()
     if size > MAX_MESSAGE_BYTES:
         message = f"Command payload too large: {size} bytes, limit {MAX_MESSAGE_BYTES}"
         issue = {"type": "too_large", "loc": ("payload",), "msg": message, "input": None}
         return DispatchResult.failure(ValidationFailure("command", [issue], message))
-    return None
+    return RawValue(payload) if fast else request
 
 
 def _is_transient(exc: RPCError) -> bool:

@@ -28,11 +28,12 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pydantic import TypeAdapter
 from pydantic_core import to_json
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.common import (
     RawValue,
     RetryPolicy,
@@ -71,6 +72,7 @@ from ._messages import (
     EntityInput,
     RememberedReply,
     error_to_wire,
+    is_pydantic_json,
     result_to_reply,
 )
 
@@ -130,7 +132,12 @@ class EntityOptions:
 #: as long as the entity stays cached. The entity's ``run`` therefore takes the raw payload
 #: (the payload codec has already decoded it) and decodes it here.
 _ENTITY_INPUT: TypeAdapter[EntityInput] = TypeAdapter(EntityInput)
+#: The same for the ``dispatch`` update's argument. Taken raw, it is also decoded once per
+#: command instead of twice: with a validator, the SDK decodes the arguments again for the
+#: handler (in case the validator mutated them).
+_DISPATCH_REQUEST: TypeAdapter[DispatchRequest] = TypeAdapter(DispatchRequest)
 _JSON = b"json/plain"
+_JSON_METADATA = {"encoding": _JSON}
 
 
 def _entity_input(value: EntityInput | RawValue) -> EntityInput:
@@ -140,6 +147,21 @@ def _entity_input(value: EntityInput | RawValue) -> EntityInput:
     if payload.metadata.get("encoding") == _JSON:
         return _ENTITY_INPUT.validate_json(payload.data)
     decoded: EntityInput = workflow.payload_converter().from_payload(payload, EntityInput)
+    return decoded
+
+
+def _dispatch_request(value: DispatchRequest | RawValue) -> DispatchRequest:
+    if not isinstance(value, RawValue):
+        return value
+    payload = value.payload
+    try:
+        if payload.metadata.get("encoding") == _JSON:
+            return _DISPATCH_REQUEST.validate_json(payload.data)
+        decoded: DispatchRequest = workflow.payload_converter().from_payload(
+            payload, DispatchRequest
+        )
+    except Exception as exc:  # what the SDK raises for arguments it cannot decode
+        raise RuntimeError("Failed decoding arguments") from exc
     return decoded
 
 
@@ -171,7 +193,9 @@ class EntityWorkflow:
             (r.command_id, r.reply) for r in input.recent
         )
         self._outbox: list[dict[str, Any]] = list(input.outbox)
-        self._parsed: dict[str, Command] = {}
+        #: Commands the validator decoded and parsed, for the handler (by update id).
+        self._parsed: dict[str, tuple[DispatchRequest, Command]] = {}
+        self._raw_replies: bool | None = None
         self._run_number = input.run_number
         self._max_history_events = input.max_history_events or self.options.max_history_events
         self._hook_lock = asyncio.Lock()
@@ -336,36 +360,49 @@ class EntityWorkflow:
 
     # -- commands --------------------------------------------------------------------------
 
+    # The argument is a DispatchRequest, taken raw (see _DISPATCH_REQUEST); the reply a
+    # DispatchReply, returned already serialized when it was (see is_pydantic_json).
     @workflow.update(name=DISPATCH_UPDATE)
-    async def dispatch(self, request: DispatchRequest) -> DispatchReply:
+    async def dispatch(self, request: RawValue) -> DispatchReply:
         """Run one command through the router; commands run one at a time."""
         command_id = _current_update_id()
         remembered = self._recent.get(command_id)
         if remembered is not None:
             self._parsed.pop(command_id, None)
             return remembered
+        parsed = self._parsed.pop(command_id, None)
+        decoded = parsed[0] if parsed is not None else _dispatch_request(request)
         # A hook's command while the lock holder waits for a hook would deadlock behind the
         # lock; it runs now instead, serialised with other hooks' commands.
-        reentrant = request.via_hook is not None and self._hook_waits > 0
+        reentrant = decoded.via_hook is not None and self._hook_waits > 0
         async with self._hook_lock if reentrant else self._lock:
             remembered = self._recent.get(command_id)
             if remembered is not None:
                 return remembered
-            reply = await self._dispatch_locked(command_id, request)
+            command = parsed[1] if parsed is not None else None
+            reply, serialized = await self._dispatch_locked(command_id, decoded, command)
             self._remember(command_id, reply)
+        if serialized is not None:
+            if self._raw_replies is None:
+                self._raw_replies = is_pydantic_json(workflow.payload_converter())
+            if self._raw_replies:
+                return cast(
+                    DispatchReply, RawValue(Payload(metadata=_JSON_METADATA, data=serialized))
+                )
         return reply
 
     @dispatch.validator
-    def validate_dispatch(self, request: DispatchRequest) -> None:
+    def validate_dispatch(self, request: RawValue) -> None:
         """Reject, leaving no history, what is wrong whatever the entity's state."""
         if self._load_error is not None:
             raise self._load_error
         command_id = _current_update_id()
         if command_id in self._recent:
             return
+        decoded = _dispatch_request(request)
         definition = self.router.definition
         try:
-            command = definition.parse_command({"type": request.type, "payload": request.payload})
+            command = definition.parse_command({"type": decoded.type, "payload": decoded.payload})
         except UnknownNameError as exc:
             raise _reject(error_to_wire(RouterFailure("UNKNOWN_COMMAND", str(exc)))) from None
         except ValidationError as exc:
@@ -373,52 +410,51 @@ class EntityWorkflow:
             raise _reject(
                 error_to_wire(ValidationFailure("command", exc.issues, message))
             ) from None
-        if request.expected_version is not None and request.expected_version < self._version:
-            raise _reject(error_to_wire(self._conflict(request.expected_version)))
+        expected = decoded.expected_version
+        if expected is not None and expected < self._version:
+            raise _reject(error_to_wire(self._conflict(expected)))
         # Validators do not run on replay, so this is a cache the handler can do without.
-        self._parsed[command_id] = command
+        self._parsed[command_id] = (decoded, command)
 
-    async def _dispatch_locked(self, command_id: str, request: DispatchRequest) -> DispatchReply:
+    async def _dispatch_locked(
+        self, command_id: str, request: DispatchRequest, parsed: Command | None
+    ) -> tuple[DispatchReply, bytes | None]:
+        """The reply, and its JSON if it was serialized (to check its size) on the way."""
         definition = self.router.definition
         if request.expected_version is not None and request.expected_version != self._version:
-            return DispatchReply(
-                ok=False, error=error_to_wire(self._conflict(request.expected_version))
-            )
-        command: Any = self._parsed.pop(command_id, None) or {
-            "type": request.type,
-            "payload": request.payload,
-        }
+            error = error_to_wire(self._conflict(request.expected_version))
+            return DispatchReply(ok=False, error=error), None
+        command: Any = parsed or {"type": request.type, "payload": request.payload}
         result = await self._run_router(command)
         if result.ok and result.workflow is not None:
             # Serialize before committing: a value that cannot become JSON, or a reply
             # Temporal would refuse, fails this command instead of every workflow task.
             try:
                 reply = result_to_reply(result, definition, self._version + 1)
-                size = len(to_json(reply))
+                serialized = to_json(reply)
             except Exception as exc:
-                return result_to_reply(
-                    DispatchResult.failure(
-                        UnexpectedFailure(exc, f"the command's result cannot be serialized: {exc}")
-                    ),
-                    definition,
-                    self._version,
+                failure = UnexpectedFailure(
+                    exc, f"the command's result cannot be serialized: {exc}"
                 )
+                return self._failure_reply(failure), None
+            size = len(serialized)
             limit = MAX_MESSAGE_BYTES // 2  # the rest is room to continue-as-new
             if size > limit:
                 message = f"the command's result is too large: {size} bytes, limit {limit}"
-                return result_to_reply(
-                    DispatchResult.failure(UnexpectedFailure(ValueError(message), message)),
-                    definition,
-                    self._version,
-                )
+                return self._failure_reply(UnexpectedFailure(ValueError(message), message)), None
             previous_state = self._workflow.state
             self._workflow = result.workflow
             self._version += 1
             if result.workflow.state != previous_state and self.options.search_attributes:
                 workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
             self._queue_reactions(command_id, result)
-            return reply
-        return result_to_reply(result, definition, self._version)
+            return reply, serialized
+        return result_to_reply(result, definition, self._version), None
+
+    def _failure_reply(self, failure: UnexpectedFailure) -> DispatchReply:
+        return result_to_reply(
+            DispatchResult.failure(failure), self.router.definition, self._version
+        )
 
     async def _run_router(self, command: Any) -> DispatchResult:
         dispatching = self.router.dispatch(self._workflow, command, now=workflow.now())

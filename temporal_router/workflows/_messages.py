@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_json, to_jsonable_python
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import PayloadConverter
 
 from ..router import (
     DependencyFailure,
@@ -36,6 +38,7 @@ __all__ = [
     "RememberedReply",
     "WireError",
     "error_to_wire",
+    "is_pydantic_json",
     "reply_to_result",
     "result_to_reply",
     "wire_to_error",
@@ -115,6 +118,16 @@ class DispatchReply:
 #: workflow task on every retry (the SDK refuses to send it), wedging the entity.
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024 - 64 * 1024
 _MAX_ISSUE_INPUT = 1_000
+
+
+def is_pydantic_json(converter: PayloadConverter) -> bool:
+    """True if ``converter`` is the plugin's pydantic one (perhaps in the SDK's wrapper for
+    transfer types, which leaves values of these message types alone): it encodes a message
+    as ``json/plain`` with ``pydantic_core.to_json(value)``, so a message already serialized
+    that way (to check its size) can be sent as that payload instead of serialized again.
+    """
+    inner = getattr(converter, "_inner_payload_converter", converter)
+    return type(inner) is PydanticPayloadConverter
 
 
 def _jsonable(value: Any) -> Any:
