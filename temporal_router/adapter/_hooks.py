@@ -52,8 +52,12 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from ..router import HookFailed, HookTargetError, HookTimeoutError
-from ..router._context import current_context
+from ..router._context import track_current_context
 from ..workflows._messages import DispatchReply, DispatchRequest
+
+#: The context of the running dispatch. Only this module reads it, so importing it is
+#: what makes dispatches publish it (in-memory routers skip that cost).
+current_context = track_current_context()
 
 __all__ = [
     "HOOK_REQUEST_SIGNAL",

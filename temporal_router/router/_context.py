@@ -27,11 +27,30 @@ __all__ = [
     "copy_model",
     "create_key",
     "current_context",
+    "track_current_context",
 ]
 
 #: The context of the dispatch whose middleware chain is running in this task, if any. The
 #: Temporal adapter reads it to refresh a handler's view after a durable wait.
 current_context: ContextVar[Context | None] = ContextVar("temporal_router_context", default=None)
+
+
+class _ContextTracking:
+    """Whether dispatch publishes its context in :data:`current_context`.
+
+    Off until :func:`track_current_context` turns it on: the Temporal adapter, its only
+    reader, does so when it is imported. An in-memory dispatch then skips a ``ContextVar``
+    set and reset, a measurable share of its cost.
+    """
+
+    enabled = False
+
+
+def track_current_context() -> ContextVar[Context | None]:
+    """Make every dispatch from now on publish its context; return the variable to read."""
+    _ContextTracking.enabled = True
+    return current_context
+
 
 T = TypeVar("T")
 
@@ -75,13 +94,16 @@ def _is_flat(schema: type[BaseModel]) -> bool:
     # shallow copy would share them with the input.
     if schema.model_config.get("extra") == "allow" or schema.__private_attributes__:
         return False
+    if schema.__new__ is not object.__new__:  # the fast copy below does not call it
+        return False
     return all(_is_immutable_annotation(f.annotation) for f in schema.model_fields.values())
 
 
 #: ``_is_flat`` per model class (a plain dict: cheaper to probe than ``functools.cache``).
 _flat: dict[type[BaseModel], bool] = {}
-_set_attr = object.__setattr__
+_new_object = object.__new__
 # BaseModel's slots, filled through their descriptors (cheaper than object.__setattr__).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
 _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
@@ -97,9 +119,9 @@ def copy_model(model: BaseModel) -> BaseModel:
         return model.model_copy(deep=True)
     # What model_copy() does for a flat model, without its generic bookkeeping: this runs on
     # every ``ctx.data`` read.
-    copied = cls.__new__(cls)
-    _set_attr(copied, "__dict__", model.__dict__.copy())
-    _set_fields_set(copied, set(model.__pydantic_fields_set__))
+    copied = _new_object(cls)  # BaseModel defines no __new__
+    _set_dict(copied, model.__dict__.copy())
+    _set_fields_set(copied, model.__pydantic_fields_set__.copy())
     _set_extra(copied, None)
     _set_private(copied, None)
     return copied
@@ -216,7 +238,7 @@ class Context:
         elif fields is not None:
             merged.update(fields)
         merged.update(changes)
-        self._data = self._definition.validate("state", self._state, merged, source="state")
+        self._data = self._definition.validate("state", self._state, merged, "state")
 
     def transition(self, state: str, data: Mapping[str, Any] | BaseModel | None = None) -> None:
         """Move to ``state`` with ``data`` replacing the current data entirely.
@@ -225,7 +247,7 @@ class Context:
             UnknownNameError: ``state`` is not declared (category ``unexpected``).
             ValidationError: ``data`` does not fit ``state`` (source ``transition``).
         """
-        self._data = self._definition.validate("state", state, data, source="transition")
+        self._data = self._definition.validate("state", state, data, "transition")
         self._state = state
 
     def emit(self, type: str, data: Mapping[str, Any] | BaseModel | None = None) -> None:
@@ -235,7 +257,7 @@ class Context:
             UnknownNameError: ``type`` is not declared (category ``unexpected``).
             ValidationError: ``data`` does not fit (source ``event``).
         """
-        parsed = self._definition.validate("event", type, data, source="event")
+        parsed = self._definition.validate("event", type, data, "event")
         self._events.append(Event(type, parsed))
 
     def error(self, code: str, data: Mapping[str, Any] | BaseModel | None = None) -> NoReturn:
@@ -246,7 +268,7 @@ class Context:
             UnknownNameError: ``code`` is not declared (category ``unexpected``).
             ValidationError: ``data`` does not fit (source ``error``).
         """
-        parsed = self._definition.validate("error", code, data, source="error")
+        parsed = self._definition.validate("error", code, data, "error")
         raise DomainErrorSignal(code, parsed)
 
     # -- context keys ----------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
@@ -240,6 +240,11 @@ class WorkflowDefinition:
             "event": self.events,
             "error": self.errors,
         }
+        #: ``validate_python`` of each schema, per kind; filled on first use (a model with
+        #: forward references has its real validator only once they resolve).
+        self._validators: dict[RegistryKind, dict[str, Callable[[Any], BaseModel]]] = {
+            kind: {} for kind in self._registries
+        }
 
     def __repr__(self) -> str:
         return (
@@ -292,7 +297,7 @@ class WorkflowDefinition:
         """The schema of error ``name``; raises :class:`UnknownNameError` if undeclared."""
         return self.schema("error", name)
 
-    def validate(self, kind: RegistryKind, name: str, data: Any, *, source: str) -> BaseModel:
+    def validate(self, kind: RegistryKind, name: str, data: Any, source: str) -> BaseModel:
         """Validate ``data`` against the ``kind`` schema ``name``.
 
         Model instances are re-validated from their dump, so the result never shares
@@ -302,20 +307,32 @@ class WorkflowDefinition:
             UnknownNameError: ``name`` is not declared.
             ValidationError: the data does not fit; ``source`` names what was validated.
         """
+        # The hot path of every dispatch (command, transition, event): one probe of a dict
+        # of bound validators, positional arguments, no model_validate() wrapper.
+        try:
+            validate_python = self._validators[kind][name]
+        except (KeyError, TypeError):  # not cached yet, or not even a name
+            validate_python = self._validator(kind, name)
+        if type(data) is not dict:  # dicts skip the ABC check
+            if data is None:
+                data = {}
+            elif isinstance(data, BaseModel):
+                data = data.model_dump(by_alias=True)
+        try:
+            return validate_python(data)
+        except pydantic.ValidationError as exc:
+            raise ValidationError(source, exc.errors(include_url=False)) from None
+
+    def _validator(self, kind: RegistryKind, name: str) -> Callable[[Any], BaseModel]:
         try:
             schema = self._registries[kind][name]
         except (KeyError, TypeError):
             raise UnknownNameError(kind, name) from None
-        if type(data) is not dict and isinstance(data, BaseModel):  # dicts skip ABC checks
-            data = data.model_dump(by_alias=True)
-        try:
-            # The validator model_validate() calls, without its wrapper: this is the hot path.
-            result: BaseModel = schema.__pydantic_validator__.validate_python(
-                {} if data is None else data
-            )
-        except pydantic.ValidationError as exc:
-            raise ValidationError(source, exc.errors(include_url=False)) from None
-        return result
+        # On a model with unresolved forward references this tries to resolve them, and
+        # raises if it cannot: only a real validator is ever cached.
+        validate_python: Callable[[Any], BaseModel] = schema.__pydantic_validator__.validate_python
+        self._validators[kind][name] = validate_python
+        return validate_python
 
     def parse_command(self, command: object) -> Command:
         """Check a raw command and return it with its payload validated.
@@ -343,9 +360,7 @@ class WorkflowDefinition:
             raise ValidationError(
                 "command", [_restore_issue("type", "command type must be a string", command_type)]
             )
-        return Command(
-            command_type, self.validate("command", command_type, payload, source="command")
-        )
+        return Command(command_type, self.validate("command", command_type, payload, "command"))
 
     # -- instances -----------------------------------------------------------------------
 
@@ -366,7 +381,7 @@ class WorkflowDefinition:
         """
         if not isinstance(id, str) or not id:
             raise ValueError(f"workflow id must be a non-empty string, got {id!r}")
-        parsed = self.validate("state", initial_state, data, source="state")
+        parsed = self.validate("state", initial_state, data, "state")
         moment = now if now is not None else utc_now()
         return Workflow(id, self.name, initial_state, parsed, moment, moment)
 

@@ -22,7 +22,7 @@ from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
 from ._caller import Caller
 from ._caller import _current as _current_caller_var
 from ._compose import _Next, compile_chain, is_awaitable
-from ._context import Context, ReadonlyContext, current_context
+from ._context import Context, ReadonlyContext, _ContextTracking, current_context
 from ._definition import WorkflowDefinition, utc_now
 from ._deps import wrap_deps as wrap_deps_
 from ._errors import (
@@ -88,8 +88,15 @@ Middleware: TypeAlias = Callable[[Context, Next], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _current_caller = _current_caller_var.get
-#: The callbacks of one hook event, with how many arguments each takes.
-_Callbacks: TypeAlias = tuple[tuple[Callable[..., Any], int], ...]
+#: The callbacks of one hook event, with how many arguments each takes (None: all).
+_Callbacks: TypeAlias = tuple[tuple[Callable[..., Any], int | None], ...]
+
+
+def _after(callbacks: _Callbacks, entry: tuple[Callable[..., Any], int | None]) -> int:
+    """The position after ``entry`` in ``callbacks`` (by identity: equal entries repeat)."""
+    return next(i for i, item in enumerate(callbacks) if item is entry) + 1
+
+
 #: Not yet in the route cache (None there means "resolved: no handler").
 _UNRESOLVED: Any = object()
 
@@ -421,7 +428,14 @@ class WorkflowRouter:
         self._hooks_changed()
 
     def _hooks_changed(self) -> None:
-        self._emits = {event: tuple(callbacks) for event, callbacks in self._hooks.items()}
+        # Callbacks that take every argument get None: called with the args tuple itself.
+        self._emits = {
+            event: tuple(
+                (callback, None if arity == len(HOOK_EVENTS[event]) else arity)
+                for callback, arity in callbacks
+            )
+            for event, callbacks in self._hooks.items()
+        }
         self._emit_table = tuple(self._emits[event] for event in HOOK_EVENTS)
         self._pipeline_hooks = any(
             self._emits[event] for event in ("pipeline:start", "pipeline:end", "error")
@@ -559,7 +573,7 @@ class WorkflowRouter:
                 view = ReadonlyContext(ctx) if self._pipeline_hooks else None
                 if on_pipeline_start and (pending := self._emit_sync(on_pipeline_start, (view,))):
                     await pending
-                token = current_context.set(ctx)
+                token = current_context.set(ctx) if _ContextTracking.enabled else None
                 failure: PipelineError | None = None
                 try:
                     outer = route._outer
@@ -579,10 +593,11 @@ class WorkflowRouter:
                 finally:
                     # Not contextlib.suppress: that allocates on every dispatch. ValueError:
                     # evicted, Temporal closed the coroutine from another Context.
-                    try:  # noqa: SIM105
-                        current_context.reset(token)
-                    except ValueError:
-                        pass
+                    if token is not None:
+                        try:  # noqa: SIM105
+                            current_context.reset(token)
+                        except ValueError:
+                            pass
                 if failure is not None:
                     result = DispatchResult(False, None, [], failure)
                     if on_error and (pending := self._emit_sync(on_error, (failure, view))):
@@ -671,18 +686,19 @@ class WorkflowRouter:
         callbacks are the tuple of when the emit starts: a hook registering another hook
         does not change this emit.
         """
-        for index, (callback, arity) in enumerate(callbacks):
+        for entry in callbacks:  # no enumerate: the position is needed only off the hot path
+            callback, arity = entry
             try:
-                out = callback(*args[:arity])
+                out = callback(*args) if arity is None else callback(*args[:arity])
             except Exception as exc:
-                return self._finish_emit(callbacks, index + 1, args, None, exc)
+                return self._finish_emit(callbacks, _after(callbacks, entry), args, None, exc)
             if out is not None and hasattr(out, "__await__"):
-                return self._finish_emit(callbacks, index + 1, args, out, None)
+                return self._finish_emit(callbacks, _after(callbacks, entry), args, out, None)
         return None
 
     async def _finish_emit(
         self,
-        callbacks: tuple[tuple[Callable[..., Any], int], ...],
+        callbacks: _Callbacks,
         start: int,
         args: tuple[Any, ...],
         pending: Any,
@@ -697,7 +713,7 @@ class WorkflowRouter:
                 await self._report_hook_error(exc)
         for callback, arity in callbacks[start:]:
             try:
-                out = callback(*args[:arity])
+                out = callback(*args) if arity is None else callback(*args[:arity])
                 if is_awaitable(out):
                     await out
             except Exception as exc:

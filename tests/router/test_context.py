@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -556,3 +559,40 @@ async def test_context_is_shared_by_middleware_and_handler() -> None:
     ok(await router.dispatch(todo(), cmd("Finish")))
 
     assert seen == ["middleware", "handler"]
+
+
+_PUBLISHING_SCRIPT = """
+import asyncio, importlib
+from temporal_router import WorkflowRouter
+from temporal_router.router._context import current_context
+from tests.router._models import task_definition
+from tests.router._support import cmd, todo
+
+seen = []
+router = WorkflowRouter(task_definition)
+router.state("Todo").on("Start", lambda ctx: seen.append(current_context.get()))
+
+async def main():
+    await router.dispatch(todo(), cmd("Start", assignee="ada"))
+    importlib.import_module("temporal_router.adapter._hooks")  # the reader
+    await router.dispatch(todo(), cmd("Start", assignee="ada"))
+
+asyncio.run(main())
+print(seen[0] is None, type(seen[1]).__name__, current_context.get() is None)
+"""
+
+
+def test_dispatch_publishes_its_context_once_its_reader_is_imported() -> None:
+    # The adapter's hook module, the only reader of current_context, turns publishing on
+    # when imported; a process that never imports it skips the ContextVar work. Its own
+    # process: publishing is process-wide, and other tests import the adapter.
+    completed = subprocess.run(
+        [sys.executable, "-c", _PUBLISHING_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "True Context True"

@@ -378,3 +378,31 @@ def test_parse_command_non_string_type_raises_command_validation_error(bad_type:
     with pytest.raises(ValidationError, match="command type must be a string") as info:
         make_task_definition().parse_command({"type": bad_type, "payload": {}})
     assert info.value.source == "command"
+
+
+def test_validate_uses_a_model_rebuilt_after_definition() -> None:
+    # Validators are cached per schema; a schema whose forward reference resolves only
+    # after the definition was made must not stay stuck on pydantic's placeholder.
+    class Later(BaseModel):
+        child: Leaf
+
+    definition = define_workflow("Forward", states={"S": Later}, commands={}, events={}, errors={})
+    with pytest.raises(Exception, match="not fully defined"):
+        definition.validate("state", "S", {"child": {"n": 1}}, source="state")
+
+    class Leaf(BaseModel):
+        n: int
+
+    Later.model_rebuild(_types_namespace={"Leaf": Leaf})
+    parsed = definition.validate("state", "S", {"child": {"n": 1}}, source="state")
+    assert parsed.child.n == 1  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError):
+        definition.validate("state", "S", {"child": {"n": "x"}}, source="state")
+
+
+def test_validate_refuses_unhashable_and_unknown_names() -> None:
+    definition = define_workflow("Names", states={"S": Todo}, commands={}, events={}, errors={})
+    with pytest.raises(UnknownNameError):
+        definition.validate("state", ["S"], {"title": "x"}, source="state")  # type: ignore[arg-type]
+    with pytest.raises(UnknownNameError):
+        definition.validate("state", "T", {"title": "x"}, source="state")
