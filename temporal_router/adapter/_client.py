@@ -271,26 +271,24 @@ class RouterClient:
         update_id: str,
         create: Mapping[str, Any] | CreateSpec | None,
     ) -> DispatchResult:
-        async with self._entity_gate(id):
-            deadline = time.monotonic() + _TRANSIENT_RETRY_SECONDS
-            delay = 0.05
-            while True:
-                try:
-                    return await self._send_once(id, request, update_id, create)
-                except RPCError as exc:
-                    # The same command id again: the entity applies it at most once.
-                    if not _is_transient(exc) or time.monotonic() > deadline:
-                        raise
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-                delay = min(2.0, delay * 1.5)
-
-    @contextlib.asynccontextmanager
-    async def _entity_gate(self, id: str) -> AsyncIterator[None]:
+        # The entity's gate (see DEFAULT_MAX_IN_FLIGHT_PER_ENTITY), shared by the
+        # dispatches to it in flight and dropped with the last of them. Inline rather than
+        # a context manager: this runs for every dispatch.
         gate, users = self._gates.get(id) or (asyncio.Semaphore(self.max_in_flight_per_entity), 0)
         self._gates[id] = (gate, users + 1)
         try:
             async with gate:
-                yield
+                deadline = time.monotonic() + _TRANSIENT_RETRY_SECONDS
+                delay = 0.05
+                while True:
+                    try:
+                        return await self._send_once(id, request, update_id, create)
+                    except RPCError as exc:
+                        # The same command id again: the entity applies it at most once.
+                        if not _is_transient(exc) or time.monotonic() > deadline:
+                            raise
+                    await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                    delay = min(2.0, delay * 1.5)
         finally:
             gate, users = self._gates[id]
             if users == 1:

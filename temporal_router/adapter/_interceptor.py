@@ -151,6 +151,9 @@ async def _on_hook_request(request: HookRequest) -> None:
 class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
     # One instance per workflow instance (rebuilt on replay): per-run state lives here.
     _start: tuple[Caller | None] | None = None
+    #: The caller header an update's validator decoded, and its caller: the handler of the
+    #: same update, which runs next, gets the same header object and takes it from here.
+    _validated: tuple[temporalio.api.common.v1.Payload, Caller | None] | None = None
 
     def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
         super().init(_WorkflowOutbound(outbound, self))
@@ -193,14 +196,26 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             reset_current_caller(token)
 
     def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
-        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
+        header = input.headers.get(CALLER_HEADER) if input.headers else None
+        caller = caller_from_headers(input.headers) if header is not None else None
+        token = set_current_caller(caller or self._start_caller)
         try:
             super().handle_update_validator(input)
         finally:
             reset_current_caller(token)
+        if header is not None:  # accepted: its handler runs next
+            self._validated = (header, caller)
 
     async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
-        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
+        header = input.headers.get(CALLER_HEADER) if input.headers else None
+        validated, self._validated = self._validated, None
+        if header is None:
+            caller = None
+        elif validated is not None and validated[0] is header:
+            caller = validated[1]
+        else:  # no validator ran (replay, or a handler without one)
+            caller = caller_from_headers(input.headers)
+        token = set_current_caller(caller or self._start_caller)
         try:
             return await super().handle_update_handler(input)
         finally:

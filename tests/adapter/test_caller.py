@@ -240,6 +240,29 @@ async def test_each_command_acts_for_its_own_caller(env: Env) -> None:
     assert [s["handler"]["identity"] for s in (first, second, third)] == ["ada", "bob", "creator"]
 
 
+async def test_an_update_s_caller_header_is_decoded_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The update's validator decodes the header; its handler (same header) reuses that."""
+    from temporal_router.adapter import _interceptor
+
+    entity = await env.new_probe()
+    decoded: list[str | None] = []
+
+    def counting(headers: Any) -> Caller | None:
+        caller = caller_from_headers(headers)
+        decoded.append(caller.identity if caller else None)
+        return caller
+
+    monkeypatch.setattr(_interceptor, "caller_from_headers", counting)
+    seen = []
+    for who in ("ada", "bob", "ada"):
+        with caller_context(identity=who):
+            seen.append((await env.last_seen(entity, "Look"))["handler"]["identity"])
+    assert seen == ["ada", "bob", "ada"]
+    assert decoded == ["ada", "bob", "ada"]
+
+
 # -- downstream: activities and hooks -------------------------------------------------------------
 
 
