@@ -73,6 +73,17 @@ _LOCAL_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 _LIVE: set[subprocess.Popen[bytes]] = set()
 
 
+def _server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the embedded server runs with: ``environ`` without ``OTEL_*``.
+
+    The Go server reads OpenTelemetry's variables for its own tracing, and they are meant
+    for the application: with an exporter it does not know (``OTEL_TRACES_EXPORTER=jsonl``,
+    this library's file exporter) it refuses to start, and with an OTLP endpoint it would
+    mix its internal spans into the application's traces.
+    """
+    return {name: value for name, value in environ.items() if not name.startswith("OTEL_")}
+
+
 class DevServerError(RuntimeError):
     """The dev server could not be found, started or stopped; the message says why.
 
@@ -446,6 +457,7 @@ class DevServer:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=_server_environment(os.environ),
         )
         _LIVE.add(self._proc)
         self._port, self._ui_port, self._http_port = port, ui_port, http_port

@@ -381,3 +381,16 @@ async def test_connect_leaves_a_running_server_alone(
     with pytest.raises(ValueError, match="namespace"):
         async with connect_client(dev_server=temporal_dev_server, namespace="nope"):
             pass
+
+
+async def test_starts_whatever_otel_variables_the_application_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Go server refuses exporters it does not know (this one is the library's own file
+    # exporter): the application's OTEL_* settings are not passed on to it.
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jsonl")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    async with DevServer() as server:
+        client = await Client.connect(server.target)
+        await client.workflow_service.get_system_info(workflowservice.GetSystemInfoRequest())
+    assert not server.running
