@@ -3,9 +3,8 @@
 ``imports_passed_through()``. Under a default sandbox each run re-imports whatever of that
 is not passed through; under ``RouterPlugin``'s pass-through it is the worker's own.
 
-It imports the router core (``temporal_router``), not ``temporal_router.adapter``: the
-adapter cannot be imported inside a sandbox that does not pass it through at all (its dev
-server module builds a urllib opener at import time, which the sandbox refuses)."""
+It imports the router core (``temporal_router``), what a module that defines routers
+needs."""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ import asyncio
 import atexit
 import contextlib
 import errno
+import functools
 import importlib.metadata
 import json
 import os
@@ -65,8 +66,16 @@ _DEFAULT_DYNAMIC_CONFIG: dict[str, Any] = {
     "frontend.enableUpdateWorkflowExecutionAsyncAccepted": True,
 }
 
-# Talks to the local server directly, never through an HTTP(S)_PROXY from the environment.
-_LOCAL_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+@functools.cache
+def _local_http() -> urllib.request.OpenerDirector:
+    """An opener that talks to the local server directly, never through an HTTP(S)_PROXY.
+
+    Built on first use, not at import: Temporal's workflow sandbox refuses it, and
+    workflow code may import ``temporal_router.adapter`` without passing it through.
+    """
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 
 # Every process this module started and has not yet reaped; killed at interpreter exit so a
 # forgotten server never outlives the program that started it.
@@ -507,7 +516,7 @@ class DevServer:
         for namespace in self._namespaces:
             url = f"http://{host}:{http_port}/api/v1/namespaces/{urllib.parse.quote(namespace)}"
             try:
-                with _LOCAL_HTTP.open(f"{url}/search-attributes", timeout=2) as response:
+                with _local_http().open(f"{url}/search-attributes", timeout=2) as response:
                     registered = json.load(response).get("customAttributes", {})
             except urllib.error.HTTPError as exc:  # e.g. 404 while the namespace is being created
                 exc.close()
