@@ -14,15 +14,26 @@ part of the cost). Contenders, on an equivalent 3-state machine:
 Rounds are interleaved (every contender once per round, in rotating order) and the median
 of the rounds is quoted, so background load on a shared machine hits all of them alike.
 Targets (issue 9): router >= 2x ``transitions`` and >= 0.5x ``hand-written``.
+
+``--instructions`` also counts instructions per dispatch of the first three under valgrind's
+callgrind, a figure that does not move with the machine's load (the wall-clock medians on
+a busy shared machine do): one process per contender and count, the difference of a short
+and a long run. One caveat in the router's disfavour: under valgrind each dispatch takes
+about a millisecond, so ``utc_now``'s one-datetime-per-millisecond cache (hit by nearly
+every call at full speed) misses every time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,6 +41,8 @@ from pydantic import BaseModel
 from temporal_router import Context, Next, WorkflowRouter, define_workflow
 
 from ._harness import Row, record
+
+_ROOT = Path(__file__).resolve().parents[1]
 
 # -- the shared models --------------------------------------------------------------------------
 
@@ -273,10 +286,47 @@ def measure(
     return rates
 
 
+def count_instructions(name: str, cycles: int) -> float:
+    """Instructions per dispatch of contender ``name``, counted by valgrind's callgrind.
+
+    A count, not a time: the same whatever else the machine is doing. Two runs of the
+    contender's own process, ``cycles // 10`` and ``cycles`` cycles after the same warm-up;
+    their difference leaves out start-up, imports and warm-up.
+    """
+
+    def collected(n: int) -> int:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-m",
+            "bench.bench_pure",
+            "--only",
+            name,
+            "--cycles",
+            str(n),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=_ROOT)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise RuntimeError(f"no instruction count from callgrind:\n{done.stderr[-2000:]}")
+        return int(found.group(1))
+
+    few = cycles // 10
+    return (collected(cycles) - collected(few)) / (2 * (cycles - few))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cycles", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions per dispatch under valgrind (load-independent; ~3 min)",
+    )
+    parser.add_argument("--only", help=argparse.SUPPRESS)  # one contender, for --instructions
     args = parser.parse_args(argv)
     router = build_router()
     contenders: dict[str, Callable[[int], None]] = {
@@ -285,6 +335,10 @@ def main(argv: list[str] | None = None) -> None:
         "transitions": transitions_setup(),
         "python-statemachine": statemachine_setup(),
     }
+    if args.only:
+        contenders[args.only](50)  # the same warm-up for both counted runs
+        contenders[args.only](args.cycles)
+        return
     rates = measure(contenders, args.cycles, args.rounds)
     medians = {name: statistics.median(values) for name, values in rates.items()}
     ours = medians["temporal-router"]
@@ -302,6 +356,26 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"target router >= 0.5x hand-written: {vs_hand:.2f}x {'(met)' if vs_hand >= 0.5 else '(MISSED)'}"
     )
+    notes = [
+        "pure router: ratios are of the medians of interleaved rounds "
+        "(router with 1 middleware + 3 hooks; create + 2 dispatches per cycle)"
+    ]
+    if args.instructions:
+        counted = {
+            name: count_instructions(name, 2000)
+            for name in ("hand-written", "temporal-router", "transitions")
+        }
+        ours_ir = counted["temporal-router"]
+        print("instructions per dispatch (valgrind callgrind; fewer is faster)")
+        for name, count in counted.items():
+            print(f"{name:<22}{count:>14,.0f}{count / ours_ir:>13.2f}")
+        notes.append(
+            "pure router, instructions per dispatch (callgrind, load-independent): "
+            f"hand-written {counted['hand-written']:,.0f}, router {ours_ir:,.0f}, "
+            f"transitions {counted['transitions']:,.0f}: router = "
+            f"{counted['transitions'] / ours_ir:.2f}x transitions, "
+            f"{counted['hand-written'] / ours_ir:.2f}x hand-written"
+        )
     record(
         "bench_pure",
         [
@@ -326,10 +400,7 @@ def main(argv: list[str] | None = None) -> None:
                 vs_hand >= 0.5,
             ),
         ],
-        [
-            "pure router: ratios are of the medians of interleaved rounds "
-            "(router with 1 middleware + 3 hooks; create + 2 dispatches per cycle)"
-        ],
+        notes,
     )
 
 
