@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the benchmark suite, then print one summary table.
 #
-#   bash scripts/bench.sh                  # everything (about 13 minutes on 2 shared cores)
+#   bash scripts/bench.sh                  # everything (about 17 minutes on 2 shared cores)
 #   bash scripts/bench.sh entity pure      # a subset: bench_<name> or the full module name
 #
 # Not part of the tests: every figure is a ratio against a baseline measured in the same
@@ -38,7 +38,10 @@ for module in "${selected[@]}"; do
   echo
   echo "== $module"
   began=$SECONDS
-  .venv/bin/python -m "bench.$module"
+  extra=()
+  # The pure router's instruction counts (valgrind) back up its load-sensitive timings.
+  if [ "$module" = bench_pure ] && command -v valgrind >/dev/null; then extra=(--instructions); fi
+  .venv/bin/python -m "bench.$module" "${extra[@]}"
   echo "($module: $((SECONDS - began)) s)"
 done
 echo
