@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -15,11 +16,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from temporal_router import DispatchResult, WorkflowRouter
-from temporal_router.adapter import RouterPlugin
+from temporal_router.adapter import RouterClient, RouterPlugin
 
+from ._hook_entities import account_router
 from ._hook_workflows import ALL_WORKFLOWS
 
 __all__ = [
+    "Env",
     "child_starts",
     "decoded_child_args",
     "eventually",
@@ -133,3 +136,37 @@ def unexpected(result: DispatchResult) -> tuple[str, str]:
     assert result.error is not None
     assert result.error.category == "unexpected", result.error
     return repr(getattr(result.error, "error", None)), result.error.message
+
+
+class Env:
+    """A task queue with the hook workflows on it, and a RouterClient for accounts."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self.accounts = RouterClient(client, account_router, task_queue=task_queue)
+
+    def wid(self, prefix: str) -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+    async def run(self, workflow: Any, *args: Any, id: str | None = None) -> Any:
+        return await self.client.execute_workflow(
+            workflow,
+            args=list(args),
+            id=id or self.wid(workflow.__name__),
+            task_queue=self.task_queue,
+        )
+
+    def child(self, spec: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The kwargs of hook/exec_hook for a HookChild on this queue."""
+        return {
+            "task_queue": self.task_queue,
+            "workflow_name": "HookChild",
+            "args": [spec or {}],
+            **kwargs,
+        }
+
+    async def new_account(self, prefix: str = "acct") -> str:
+        entity = self.wid(prefix)
+        await self.accounts.create(entity, initial_state="Open", data={})
+        return entity

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from temporal_router import HookTargetError
-from temporal_router.adapter import RouterClient, RouterPlugin
+from temporal_router.adapter import RouterPlugin
 from temporal_router.adapter._dev import DevServer
 from temporal_router.adapter._hooks import HOOK_SIGNAL
 from temporal_router.testing import time_skipping_environment, unique_task_queue
 
 from ._hook_entities import account_router
 from ._hook_support import (
+    Env,
     child_starts,
     eventually,
     hook_client,
@@ -41,37 +40,6 @@ from ._hook_workflows import (
     ReplayStableParent,
     RetryParent,
 )
-
-
-class Env:
-    def __init__(self, client: Client, task_queue: str) -> None:
-        self.client = client
-        self.task_queue = task_queue
-        self.accounts = RouterClient(client, account_router, task_queue=task_queue)
-
-    def wid(self, prefix: str) -> str:
-        return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-    async def run(self, workflow: Any, *args: Any, id: str | None = None) -> Any:
-        return await self.client.execute_workflow(
-            workflow,
-            args=list(args),
-            id=id or self.wid(workflow.__name__),
-            task_queue=self.task_queue,
-        )
-
-    def child(self, spec: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-        return {
-            "task_queue": self.task_queue,
-            "workflow_name": "HookChild",
-            "args": [spec or {}],
-            **kwargs,
-        }
-
-    async def new_account(self, prefix: str = "acct") -> str:
-        entity = self.wid(prefix)
-        await self.accounts.create(entity, initial_state="Open", data={})
-        return entity
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -22,13 +22,14 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from temporal_router.adapter import HookConfig, RouterClient, RouterPlugin
+from temporal_router.adapter import HookConfig, RouterPlugin
 from temporal_router.adapter._dev import DevServer
 from temporal_router.adapter._hooks import HOOK_SIGNAL
 from temporal_router.testing import unique_task_queue
 
 from ._hook_entities import account_router
 from ._hook_support import (
+    Env,
     child_starts,
     decoded_child_args,
     eventually,
@@ -58,38 +59,6 @@ STORED_HISTORY = HISTORIES / "exec_hook_parent.json"
 SIGNAL_ID = re.compile(
     r"^durable-hook-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
-
-
-class Env:
-    def __init__(self, client: Client, task_queue: str) -> None:
-        self.client = client
-        self.task_queue = task_queue
-        self.accounts = RouterClient(client, account_router, task_queue=task_queue)
-
-    def wid(self, prefix: str) -> str:
-        return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-    async def run(self, workflow: Any, *args: Any, id: str | None = None) -> Any:
-        return await self.client.execute_workflow(
-            workflow,
-            args=list(args),
-            id=id or self.wid(workflow.__name__),
-            task_queue=self.task_queue,
-        )
-
-    def child(self, spec: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-        """The kwargs of hook/exec_hook for a HookChild on this queue."""
-        return {
-            "task_queue": self.task_queue,
-            "workflow_name": "HookChild",
-            "args": [spec or {}],
-            **kwargs,
-        }
-
-    async def new_account(self, prefix: str = "acct") -> str:
-        entity = self.wid(prefix)
-        await self.accounts.create(entity, initial_state="Open", data={})
-        return entity
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
