@@ -10,8 +10,9 @@ two workers in the same process, same settings, each on its own task queue:
 * ``off``: ``RouterPlugin(router, search_attributes=False)``: no instrumentation at all
   (the global provider is set, but nothing calls it);
 * ``on``: ``RouterPlugin(router, search_attributes=False, otel=True)``: temporalio's
-  ``OpenTelemetryInterceptor`` (client and worker spans: ``StartWorkflowUpdate`` and
-  ``HandleUpdate``; no ``ValidateUpdate`` for accepted commands) plus the router's
+  ``OpenTelemetryInterceptor`` (the client's ``StartWorkflowUpdate`` span; no
+  ``ValidateUpdate`` or ``HandleUpdate`` span for accepted commands, whose worker span is
+  the router's dispatch span) plus the router's
   ``otel_plugin`` (one dispatch span with span events, and metric calls, per command).
 
 Running each variant in its own subprocess would give each a clean provider, but would

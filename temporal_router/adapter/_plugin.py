@@ -151,8 +151,9 @@ class RouterPlugin(SimplePlugin):
             16/24/32-byte key, or base64 of one.
         encrypt_headers: Also run headers (the caller context) through the codec.
         otel: Trace on Temporal: temporalio's ``OpenTelemetryInterceptor`` (with Temporal's
-            own spans, outermost, so dispatch spans nest under ``HandleUpdate``; entity
-            commands get no ``ValidateUpdate`` span unless rejected:
+            own spans, outermost; an entity command's dispatch span is the worker's span of
+            its Update, under the client's ``StartWorkflowUpdate`` span, with no
+            ``HandleUpdate`` span, and no ``ValidateUpdate`` span unless rejected:
             ``temporal_router.otel._interceptor``) and
             :func:`~temporal_router.otel.otel_plugin` on every router. The global tracer
             provider must be replay safe (:func:`~temporal_router.otel.configure_tracing`)

@@ -3,56 +3,151 @@
 :class:`RouterTracingInterceptor` is ``temporalio.contrib.opentelemetry``'s
 ``OpenTelemetryInterceptor(add_temporal_spans=True)`` (the v2 integration that
 ``OpenTelemetryPlugin`` installs: context in the ``_tracer-data`` header, replay-safe spans
-with real durations), with one change for entity workflows: their ``dispatch`` Update's
-validator runs without a ``ValidateUpdate`` span, unless it rejects the command.
+with real durations), with two changes for the ``dispatch`` Update of entity workflows:
 
-Why: every command is one Update, so every traced dispatch paid for a span that only timed
-the validator's payload parsing (a few microseconds) under the client's
-``StartWorkflowUpdate`` span, next to ``HandleUpdate``. A span costs about as much as the
-router's whole dispatch bookkeeping on a worker (span creation, the sandbox's slow
-``isinstance`` in attribute checks, export). A rejected command still gets its
-``ValidateUpdate:dispatch`` span, made as temporalio makes it (the entity's rejections are
-BENIGN application errors, so the status stays UNSET: a refusal, not a fault), so that
-refusals stay visible in the trace; accepted commands keep ``StartWorkflowUpdate`` > ``HandleUpdate`` > ``dispatch
-<Command>``. Every other workflow, Update, signal, query, activity and client call is traced
-exactly as temporalio does.
+* its validator runs without a ``ValidateUpdate`` span, unless it rejects the command;
+* its handler runs without a ``HandleUpdate`` span: the router's ``dispatch <Command>`` span
+  is the worker's span of the Update, a child of the client's ``StartWorkflowUpdate`` span
+  through the propagated context, with ``HandleUpdate``'s attributes (``temporalWorkflowID``,
+  ``temporalRunID``) plus ``temporalUpdateID``, and kind SERVER (the hand-off: ``_entry.py``).
+
+Why: every command is one Update, and each of those two spans was a wrapper around the
+router's own span (the validator's only timed payload parsing, ``HandleUpdate`` had the
+dispatch span as its only child, with nearly the same duration). A span costs about as much
+as the router's whole dispatch bookkeeping on a worker (span creation, the sandbox's slow
+``isinstance`` in attribute checks, export). What a trace still shows:
+
+* a rejected command gets its ``ValidateUpdate:dispatch`` span, made as temporalio makes it
+  (the entity's rejections are BENIGN application errors, so the status stays UNSET: a
+  refusal, not a fault);
+* an accepted command: ``StartWorkflowUpdate:dispatch`` > ``dispatch <Command>`` > the spans
+  its handlers start. The dispatch span covers the router's dispatch; time the handler spent
+  before it (waiting for the entity's lock behind other commands) is the gap under the
+  client span;
+* an Update handler that makes no dispatch span (a retried command id answered from the
+  entity's memory, a version conflict found in the handler), or that raises, still gets the
+  ``HandleUpdate:dispatch`` span temporalio would have made, from the handler's start to its
+  end, with the same status and exception rules.
+
+Every other workflow, Update, signal, query, activity and client call is traced exactly as
+temporalio does. The ``_tracer-data`` header is decoded with :func:`json.loads` when it is
+``json/plain`` (what temporalio writes) rather than through the default payload converter
+(same carrier, about half the cost; other encodings take temporalio's path), and a header
+that cannot be decoded leaves the span without a parent instead of failing the Update.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import opentelemetry.trace
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.opentelemetry import _otel_interceptor as _temporal_otel
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import HandleUpdateInput, WorkflowInterceptorClassInput
 
+from ._attributes import TEMPORAL_WORKFLOW_ID
+from ._entry import UPDATE_ENTRY, UpdateEntry
+
 __all__ = ["RouterTracingInterceptor"]
 
-#: The instrumentation scope of temporalio's own spans, for the rejection span.
+logger = logging.getLogger("temporal_router.otel")
+
+#: The instrumentation scope of temporalio's own spans, for the spans made here in its name.
 _TEMPORAL_SCOPE = _temporal_otel.__name__
+#: temporalio's header, and the encoding its default payload converter gives a dict.
+_TRACER_HEADER = "_tracer-data"
+_JSON_PLAIN = b"json/plain"
+#: temporalio's attribute keys besides the workflow id (it names them inline).
+_TEMPORAL_RUN_ID = "temporalRunID"
+_TEMPORAL_UPDATE_ID = "temporalUpdateID"
+
+
+def _headers_to_context(headers: Mapping[str, Payload]) -> Context:
+    """temporalio's ``_headers_to_context``, with the ``json/plain`` header decoded directly.
+
+    A header that cannot be decoded gives an empty context (the span has no parent), logged:
+    telemetry never fails an Update.
+    """
+    header = headers.get(_TRACER_HEADER)
+    if not header:
+        return Context()
+    try:
+        if header.metadata.get("encoding") != _JSON_PLAIN:
+            return _temporal_otel._headers_to_context(headers)
+        return _temporal_otel.default_text_map_propagator.extract(json.loads(header.data))
+    except Exception:
+        logger.warning("could not decode the trace context header", exc_info=True)
+        return Context()
+
+
+def _now_ns() -> int:
+    """A span start time as the replay-safe tracer would stamp it."""
+    if workflow.unsafe.is_replaying_history_events():
+        return workflow.time_ns()
+    return time.time_ns()
+
+
+def _workflow_attributes() -> dict[str, AttributeValue]:
+    info = workflow.info()
+    return {TEMPORAL_WORKFLOW_ID: info.workflow_id, _TEMPORAL_RUN_ID: info.run_id}
+
+
+def _is_fault(exc: BaseException | None) -> bool:
+    """temporalio's status rule: ERROR for an Exception unless a BENIGN ApplicationError."""
+    return isinstance(exc, Exception) and (
+        not isinstance(exc, ApplicationError) or exc.category != ApplicationErrorCategory.BENIGN
+    )
 
 
 def _rejection_span(input: HandleUpdateInput, exc: Exception) -> None:
     """The ``ValidateUpdate`` span temporalio would have made for a rejecting validator."""
-    info = workflow.info()
     span = opentelemetry.trace.get_tracer(_TEMPORAL_SCOPE).start_span(
         f"ValidateUpdate:{input.update}",
-        context=_temporal_otel._headers_to_context(input.headers),
+        context=_headers_to_context(input.headers),
         kind=SpanKind.SERVER,
-        attributes={"temporalWorkflowID": info.workflow_id, "temporalRunID": info.run_id},
+        attributes=_workflow_attributes(),
     )
-    if not isinstance(exc, ApplicationError) or exc.category != ApplicationErrorCategory.BENIGN:
+    if _is_fault(exc):
         span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    span.end()
+
+
+def _handle_update_span(
+    input: HandleUpdateInput, parent: Context, started_ns: int, failure: BaseException | None
+) -> None:
+    """The ``HandleUpdate`` span temporalio would have made, after the fact."""
+    span = opentelemetry.trace.get_tracer(_TEMPORAL_SCOPE).start_span(
+        f"HandleUpdate:{input.update}",
+        context=parent,
+        kind=SpanKind.SERVER,
+        attributes=_workflow_attributes(),
+        start_time=started_ns,
+    )
+    if failure is not None:
+        if _is_fault(failure):
+            span.set_status(Status(StatusCode.ERROR, f"{type(failure).__name__}: {failure}"))
+        # As temporalio's use_span does; the replay-safe span then skips ending on a
+        # workflow task failure, as it would for temporalio's own span.
+        span.record_exception(failure)
     span.end()
 
 
 class RouterTracingInterceptor(OpenTelemetryInterceptor):
     """``OpenTelemetryInterceptor(add_temporal_spans=True)``, minus the ``ValidateUpdate``
-    span of accepted entity commands (see the module docstring).
+    span of accepted entity commands and the ``HandleUpdate`` span that wrapped the router's
+    dispatch span (see the module docstring).
 
     Args:
         entity_types: Workflow type names of the entity workflows (the definition names).
@@ -75,8 +170,18 @@ class RouterTracingInterceptor(OpenTelemetryInterceptor):
         entity_types, update = self.entity_types, self.update
 
         class _Inbound(base):  # type: ignore[valid-type,misc]
+            _entity: bool | None = None
+
+            def _is_entity_command(self, input: HandleUpdateInput) -> bool:
+                if input.update != update:
+                    return False
+                entity = self._entity
+                if entity is None:
+                    entity = self._entity = workflow.info().workflow_type in entity_types
+                return entity
+
             def handle_update_validator(self, input: HandleUpdateInput) -> None:
-                if input.update != update or workflow.info().workflow_type not in entity_types:
+                if not self._is_entity_command(input):
                     super().handle_update_validator(input)
                     return
                 try:
@@ -85,8 +190,43 @@ class RouterTracingInterceptor(OpenTelemetryInterceptor):
                     try:
                         _rejection_span(input, exc)
                     except Exception:  # telemetry never changes the outcome
-                        workflow.logger.warning("could not trace a rejected command", exc_info=True)
+                        logger.warning("could not trace a rejected command", exc_info=True)
                     raise
+
+            async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+                if not self._is_entity_command(input):
+                    return await super().handle_update_handler(input)
+                parent = _headers_to_context(input.headers)
+                entry: UpdateEntry | None = None
+                started_ns = 0
+                current = parent
+                try:
+                    attributes = _workflow_attributes()
+                    attributes[_TEMPORAL_UPDATE_ID] = input.id
+                    entry = UpdateEntry(attributes)
+                    started_ns = _now_ns()
+                    current = otel_context.set_value(UPDATE_ENTRY, entry, parent)
+                except Exception:
+                    logger.warning("could not trace a command", exc_info=True)
+                token = otel_context.attach(current)
+                failure: BaseException | None = None
+                try:
+                    return await self.next.handle_update_handler(input)
+                except BaseException as exc:
+                    failure = exc
+                    raise
+                finally:
+                    # As temporalio's attached_context: detach only if ours is current, and
+                    # ignore a token from another contextvars.Context (an abandoned handler
+                    # finalised wherever the GC runs).
+                    if otel_context.get_current() is current:
+                        with contextlib.suppress(ValueError, RuntimeError):
+                            token.var.reset(token)
+                    if entry is not None and (not entry.taken or _is_fault(failure)):
+                        try:
+                            _handle_update_span(input, parent, started_ns, failure)
+                        except Exception:  # telemetry never changes the outcome
+                            logger.warning("could not trace a command", exc_info=True)
 
         _Inbound.__qualname__ = _Inbound.__name__ = f"Router{base.__name__}"
         return _Inbound

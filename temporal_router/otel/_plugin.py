@@ -12,8 +12,10 @@ One span per dispatch (names and keys in ``_attributes.py``)
     ``dispatch:end``, so early-return failures (unknown state, unknown command, invalid
     payload, no handler) are traced too. It is the *current* span while the dispatch runs, so
     spans that middleware and handlers start nest under it; it is a child of whatever span was
-    current when ``dispatch`` was called (a Temporal ``HandleUpdate`` span, or the dispatch
-    span of an outer dispatch). Attributes: definition, workflow id, input state and command
+    current when ``dispatch`` was called (for an entity's command on Temporal, the client's
+    ``StartWorkflowUpdate`` span: the dispatch span takes ``HandleUpdate``'s place, with its
+    ``temporal*`` attributes and kind SERVER, see ``_entry.py``; or the dispatch span of an
+    outer dispatch). Attributes: definition, workflow id, input state and command
     type, given at the start; at the end the result, the error attributes of a failure, and
     ``transition.from``/``to`` when the state changed, set in one call. An undeclared command
     type gives the bare name ``dispatch``. What happens inside the pipeline is recorded on the
@@ -141,6 +143,7 @@ from ._attributes import (
     WORKFLOW_ID,
     WORKFLOW_STATE,
 )
+from ._entry import UPDATE_ENTRY, UpdateEntry
 
 __all__ = ["is_fault", "otel_plugin"]
 
@@ -475,9 +478,15 @@ class _RouterHooks:
         if command_type is not None:
             attributes[COMMAND_TYPE] = _text(command_type)
         name = f"{SPAN_DISPATCH} {command_type}" if declared else SPAN_DISPATCH
-        span = self._telemetry.tracer.start_span(
-            name, kind=SpanKind.INTERNAL, attributes=attributes
-        )
+        kind = SpanKind.INTERNAL
+        entry = otel_context.get_value(UPDATE_ENTRY)
+        if type(entry) is UpdateEntry and not entry.taken:
+            # The first dispatch of an entity's Update handler: the worker's span of that
+            # Update (see _entry.py), in place of temporalio's HandleUpdate span.
+            entry.taken = True
+            attributes.update(entry.attributes)
+            kind = SpanKind.SERVER
+        span = self._telemetry.tracer.start_span(name, kind=kind, attributes=attributes)
         frame.dispatch = _Scope.open(span)
         if not isinstance(getattr(span, "start_time", None), int):
             frame.started_ns = _monotonic_ns()

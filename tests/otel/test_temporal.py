@@ -8,12 +8,14 @@ from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from temporalio.client import Client
 from temporalio.worker import Replayer, Worker
 
 from temporal_router import Context, WorkflowRouter
 from temporal_router.adapter import RouterClient, RouterPlugin, exec_hook
 from temporal_router.adapter._dev import DevServer
+from temporal_router.otel import TEMPORAL_WORKFLOW_ID, WORKFLOW_ID
 
 from ._helpers import dump_spans, make_definition
 from ._temporal_workflows import OtelEcho
@@ -59,16 +61,53 @@ async def test_dispatch_spans_nest_under_temporal_spans_down_to_the_hook_and_its
         result = await orders.dispatch("e-1", {"type": "Start", "payload": {"assignee": "ada"}})
         assert result.ok
     spans = _trace_of(otel_global_spans.get_finished_spans(), "StartWorkflowUpdate:dispatch")
-    # No ValidateUpdate span for an accepted command (RouterTracingInterceptor).
+    # No ValidateUpdate span for an accepted command, and the dispatch span is the worker's
+    # span of the Update, in place of HandleUpdate (RouterTracingInterceptor).
     assert dump_spans(spans) == [
         "StartWorkflowUpdate:dispatch",
-        "  HandleUpdate:dispatch",
-        "    dispatch Start events=[temporal_router.transition]",
-        "      StartChildWorkflow:OtelEcho",
-        "        RunWorkflow:OtelEcho",
-        "          SignalExternalWorkflow:__temporal_router_signal",
-        "            HandleSignal:__temporal_router_signal",
+        "  dispatch Start events=[temporal_router.transition]",
+        "    StartChildWorkflow:OtelEcho",
+        "      RunWorkflow:OtelEcho",
+        "        SignalExternalWorkflow:__temporal_router_signal",
+        "          HandleSignal:__temporal_router_signal",
     ]
+    (dispatch,) = [s for s in spans if s.name == "dispatch Start"]
+    handle = await client.get_workflow_handle("e-1").describe()
+    assert dispatch.kind is SpanKind.SERVER
+    assert dispatch.attributes is not None
+    assert dispatch.attributes[TEMPORAL_WORKFLOW_ID] == "e-1"
+    assert dispatch.attributes["temporalRunID"] == handle.run_id
+    assert isinstance(dispatch.attributes["temporalUpdateID"], str)
+    assert dispatch.attributes[WORKFLOW_ID] == "e-1"
+    # The signal's handler in the entity is traced as temporalio traces it.
+    (signal,) = [s for s in spans if s.name == "HandleSignal:__temporal_router_signal"]
+    assert signal.kind is SpanKind.SERVER
+
+
+async def test_an_update_handler_without_a_dispatch_keeps_its_handle_update_span(
+    temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
+) -> None:
+    router = _router(task_queue)
+    client = await Client.connect(
+        temporal_dev_server.target, plugins=[RouterPlugin(router, otel=True, workflows=[OtelEcho])]
+    )
+    async with Worker(client, task_queue=task_queue):
+        orders = RouterClient(client, router, task_queue=task_queue)
+        await orders.create("e-5", initial_state="Todo", data={"title": "t"})
+        otel_global_spans.clear()
+        # A version ahead of the entity passes the validator; the handler answers a conflict
+        # without running the router.
+        result = await orders.dispatch("e-5", {"type": "Finish", "payload": {}}, expected_version=9)
+        assert not result.ok
+    spans = _trace_of(otel_global_spans.get_finished_spans(), "StartWorkflowUpdate:dispatch")
+    assert dump_spans(spans) == ["StartWorkflowUpdate:dispatch", "  HandleUpdate:dispatch"]
+    (handle_update,) = [s for s in spans if s.name == "HandleUpdate:dispatch"]
+    assert handle_update.kind is SpanKind.SERVER
+    assert handle_update.attributes is not None
+    assert handle_update.attributes[TEMPORAL_WORKFLOW_ID] == "e-5"
+    assert handle_update.start_time is not None
+    assert handle_update.end_time is not None
+    assert 0 < handle_update.end_time - handle_update.start_time < 5_000_000_000
 
 
 async def test_a_rejected_command_keeps_its_validate_update_span(
@@ -109,7 +148,8 @@ async def test_replay_with_no_workflow_cache_and_a_worker_restart_duplicates_no_
     spans = otel_global_spans.get_finished_spans()
     assert _count(spans, "dispatch Start") == 1
     assert _count(spans, "dispatch Finish") == 1
-    assert _count(spans, "HandleUpdate:dispatch") == 2
+    assert _count(spans, "HandleUpdate:dispatch") == 0
+    assert _count(spans, "StartWorkflowUpdate:dispatch") == 2
     assert _count(spans, "RunWorkflow:OtelEcho") == 1
 
 
