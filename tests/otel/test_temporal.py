@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -36,6 +37,21 @@ def _router(task_queue: str) -> WorkflowRouter:
     return router
 
 
+@asynccontextmanager
+async def _entity(
+    server: DevServer, task_queue: str, entity: str
+) -> AsyncIterator[tuple[Client, RouterClient]]:
+    """A traced worker for a fresh ``_router`` and its entity ``entity``, created in Todo."""
+    router = _router(task_queue)
+    client = await Client.connect(
+        server.target, plugins=[RouterPlugin(router, otel=True, workflows=[OtelEcho])]
+    )
+    async with Worker(client, task_queue=task_queue):
+        orders = RouterClient(client, router, task_queue=task_queue)
+        await orders.create(entity, initial_state="Todo", data={"title": "t"})
+        yield client, orders
+
+
 def _trace_of(spans: Sequence[ReadableSpan], root_name: str) -> list[ReadableSpan]:
     roots = [s for s in spans if s.name == root_name and s.parent is None]
     assert len(roots) == 1, [s.name for s in spans]
@@ -50,13 +66,7 @@ def _count(spans: Sequence[ReadableSpan], name: str) -> int:
 async def test_dispatch_spans_nest_under_temporal_spans_down_to_the_hook_and_its_signal(
     temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
 ) -> None:
-    router = _router(task_queue)
-    client = await Client.connect(
-        temporal_dev_server.target, plugins=[RouterPlugin(router, otel=True, workflows=[OtelEcho])]
-    )
-    async with Worker(client, task_queue=task_queue):
-        orders = RouterClient(client, router, task_queue=task_queue)
-        await orders.create("e-1", initial_state="Todo", data={"title": "t"})
+    async with _entity(temporal_dev_server, task_queue, "e-1") as (client, orders):
         otel_global_spans.clear()
         result = await orders.dispatch("e-1", {"type": "Start", "payload": {"assignee": "ada"}})
         assert result.ok
@@ -87,13 +97,7 @@ async def test_dispatch_spans_nest_under_temporal_spans_down_to_the_hook_and_its
 async def test_an_update_handler_without_a_dispatch_keeps_its_handle_update_span(
     temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
 ) -> None:
-    router = _router(task_queue)
-    client = await Client.connect(
-        temporal_dev_server.target, plugins=[RouterPlugin(router, otel=True, workflows=[OtelEcho])]
-    )
-    async with Worker(client, task_queue=task_queue):
-        orders = RouterClient(client, router, task_queue=task_queue)
-        await orders.create("e-5", initial_state="Todo", data={"title": "t"})
+    async with _entity(temporal_dev_server, task_queue, "e-5") as (_, orders):
         otel_global_spans.clear()
         # A version ahead of the entity passes the validator; the handler answers a conflict
         # without running the router.
@@ -113,13 +117,7 @@ async def test_an_update_handler_without_a_dispatch_keeps_its_handle_update_span
 async def test_a_rejected_command_keeps_its_validate_update_span(
     temporal_dev_server: DevServer, task_queue: str, otel_global_spans: InMemorySpanExporter
 ) -> None:
-    router = _router(task_queue)
-    client = await Client.connect(
-        temporal_dev_server.target, plugins=[RouterPlugin(router, otel=True, workflows=[OtelEcho])]
-    )
-    async with Worker(client, task_queue=task_queue):
-        orders = RouterClient(client, router, task_queue=task_queue)
-        await orders.create("e-4", initial_state="Todo", data={"title": "t"})
+    async with _entity(temporal_dev_server, task_queue, "e-4") as (_, orders):
         otel_global_spans.clear()
         result = await orders.dispatch("e-4", {"type": "Start", "payload": {}})  # no assignee
         assert not result.ok
