@@ -117,3 +117,25 @@ def test_importing_does_not_load_temporalio(package: str) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "temporal_router.adapter",
+        "temporal_router.otel",
+        "temporal_router.workflows",
+        # What a sandbox re-imports when the entity module is not passed through.
+        "temporal_router.workflows._entity",
+    ],
+)
+def test_each_subpackage_imports_first_in_a_fresh_process(module: str) -> None:
+    # The adapter and the workflows import each other; whichever comes first must work.
+    completed = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
