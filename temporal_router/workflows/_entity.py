@@ -28,7 +28,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import TypeAdapter
 from pydantic_core import to_json
@@ -566,6 +566,27 @@ def entity_workflow_class(
     cls = workflow.defn(name=router.definition.name)(Entity)
     _classes[key] = cls
     return cls
+
+
+_ENTITY_CLASS_NAME = re.compile(r"Entity_\w+_\d+")
+
+
+if not TYPE_CHECKING:  # a module __getattr__ would make type checkers accept any name
+
+    def __getattr__(name: str) -> Any:
+        # A sandbox that re-imports this module instead of passing it through gets a copy
+        # without the classes entity_workflow_class() made at run time, and temporalio's
+        # "Failed validating workflow" would say only "cannot import name". An ImportError
+        # raised here is what `from ... import` shows, so it can name the fix.
+        if _ENTITY_CLASS_NAME.fullmatch(name) and workflow.unsafe.in_sandbox():
+            raise ImportError(
+                f"entity workflow class {name} is made at run time in {__name__}, which this "
+                "worker's sandbox re-imports: pass 'temporal_router.workflows' through the "
+                "sandbox (RouterPlugin does; a workflow_runner set after it, by the "
+                "application or another plugin, replaces its pass-through)",
+                name=__name__,
+            )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def start_search_attributes(definition_name: str, state: str) -> TypedSearchAttributes:

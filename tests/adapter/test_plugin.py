@@ -146,3 +146,21 @@ async def test_two_plugins_for_the_same_router_share_one_entity_class(
 
     async with worker:
         await _exercise(client, task_queue, f"{task_queue}-shared")
+
+
+def test_a_sandbox_that_reimports_the_entity_module_names_the_fix() -> None:
+    # temporalio's default restrictions re-import temporal_router.workflows._entity, whose
+    # fresh copy lacks the entity classes made at run time.
+    entity = entity_workflow_class(build_task_router())
+    runner = SandboxedWorkflowRunner()
+    with pytest.raises(ImportError, match=r"pass 'temporal_router\.workflows' through"):
+        runner.prepare_workflow(workflow._Definition.must_from_class(entity))
+
+
+def test_outside_a_sandbox_a_missing_entity_class_is_a_plain_attribute_error() -> None:
+    from temporal_router.workflows import _entity
+
+    missing = "Entity_Nobody_999"
+    assert not hasattr(_entity, missing)
+    with pytest.raises(AttributeError, match=missing):
+        getattr(_entity, missing)
