@@ -513,6 +513,8 @@ def _current_update_id() -> str:
 
 
 _class_numbers = itertools.count(1)
+#: The names entity_workflow_class() gives its classes start with this.
+_CLASS_PREFIX = "Entity_"
 _classes: dict[tuple[Any, ...], type[EntityWorkflow]] = {}
 
 
@@ -539,7 +541,7 @@ def entity_workflow_class(
         return existing
 
     safe = re.sub(r"\W", "_", router.definition.name)
-    name = f"Entity_{safe}_{next(_class_numbers)}"
+    name = f"{_CLASS_PREFIX}{safe}_{next(_class_numbers)}"
 
     # temporalio refuses run methods of local classes; these functions are given the
     # qualified names of methods of a module-level class before they are decorated.
@@ -568,9 +570,6 @@ def entity_workflow_class(
     return cls
 
 
-_ENTITY_CLASS_NAME = re.compile(r"Entity_\w+_\d+")
-
-
 if not TYPE_CHECKING:  # a module __getattr__ would make type checkers accept any name
 
     def __getattr__(name: str) -> Any:
@@ -578,7 +577,7 @@ if not TYPE_CHECKING:  # a module __getattr__ would make type checkers accept an
         # without the classes entity_workflow_class() made at run time, and temporalio's
         # "Failed validating workflow" would say only "cannot import name". An ImportError
         # raised here is what `from ... import` shows, so it can name the fix.
-        if _ENTITY_CLASS_NAME.fullmatch(name) and workflow.unsafe.in_sandbox():
+        if name.startswith(_CLASS_PREFIX) and workflow.unsafe.in_sandbox():
             raise ImportError(
                 f"entity workflow class {name} is made at run time in {__name__}, which this "
                 "worker's sandbox re-imports: pass 'temporal_router.workflows' through the "
