@@ -9,7 +9,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from temporal_router.adapter import exec_hook, signal
+    from temporal_router.workflows import exec_hook, signal
 
 __all__ = ["OURS_QUEUE", "OursHookChild", "OursHookParent"]
 

@@ -45,7 +45,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from temporal_router import Context, Next, WorkflowRouter, define_workflow
 from temporal_router.adapter import PASSTHROUGH_MODULES, RouterClient, RouterPlugin
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._entity_models import STATES as _STATES
 from ._entity_models import Reset, Start, Started

@@ -33,7 +33,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from temporal_router.adapter import RouterClient, RouterPlugin
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._harness import Row, WorkerProcess, record
 from ._raw_entity import RawEntity, RawInput

@@ -35,7 +35,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from temporal_router.adapter import PASSTHROUGH_MODULES, RouterPlugin
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._harness import (
     Row,

@@ -42,8 +42,8 @@ from temporalio.worker import Worker
 
 from temporal_router import WorkflowRouter
 from temporal_router.adapter import RouterPlugin
-from temporal_router.adapter._dev import DevServer
 from temporal_router.otel import configure_tracing
+from temporal_router.testing import DevServer
 
 from ._harness import Row, median_ratio, print_pair_table, record
 from .bench_entity import (

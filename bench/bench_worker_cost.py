@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from temporalio.client import Client
 
 from temporal_router.adapter import RouterClient, RouterPlugin
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._harness import Row, WorkerProcess, concurrent, print_pair_table, record, rotate
 from ._user_workflow import BenchUserWorkflow

@@ -51,11 +51,7 @@ from .router import (
     ExecutorError,
     ExecutorMiddleware,
     Handler,
-    HookError,
     HookEvent,
-    HookFailed,
-    HookTargetError,
-    HookTimeoutError,
     MemoryStore,
     Middleware,
     MigrateResult,
@@ -129,11 +125,7 @@ __all__ = [
     "ExecutorError",
     "ExecutorMiddleware",
     "Handler",
-    "HookError",
     "HookEvent",
-    "HookFailed",
-    "HookTargetError",
-    "HookTimeoutError",
     "MemoryStore",
     "Middleware",
     "MigrateResult",
@@ -181,6 +173,31 @@ __all__ = [
     "run_chain",
     "server",
 ]
+
+#: Names that moved to the subpackage where they run; importing them from here still works,
+#: with a DeprecationWarning naming the new place.
+_MOVED = {
+    "HookError": "temporal_router.workflows",
+    "HookFailed": "temporal_router.workflows",
+    "HookTargetError": "temporal_router.workflows",
+    "HookTimeoutError": "temporal_router.workflows",
+}
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562; the import is lazy so that the pure router never loads temporalio.
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"temporal_router.{name} moved to {_MOVED[name]}.{name}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 for _name in __all__:
     _obj = globals()[_name]

@@ -338,8 +338,8 @@ def _write_dev_state(address: str | None, ui_url: str | None) -> None:
 async def cmd_dev(args: argparse.Namespace) -> int:
     from temporalio.client import Client
 
-    from .adapter._dev import DevServer
     from .otel import configure_tracing, resolve_traces_path
+    from .testing import DevServer
 
     app = _app(args)
     assert app is not None
@@ -503,7 +503,7 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_hook(args: argparse.Namespace) -> int:
-    from .router import HookTargetError
+    from .workflows import HookTargetError
 
     app = _app(args)
     assert app is not None

@@ -29,8 +29,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from temporal_router.adapter._dev import DevServer
 from temporal_router.cli import main
+from temporal_router.testing import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
 APP = ["--app", "examples.orders"]

@@ -27,9 +27,10 @@ import pytest_asyncio
 import yaml
 
 import temporal_router
-from temporal_router.adapter._dev import DevServer, _search_attribute_type, find_temporal_cli
-from temporal_router.adapter._search import SEARCH_ATTRIBUTES
 from temporal_router.cli import _parser, load_app
+from temporal_router.testing import DevServer, find_temporal_cli
+from temporal_router.testing._dev import _search_attribute_type
+from temporal_router.workflows import SEARCH_ATTRIBUTES
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from temporal_router.adapter._dev import DevServer
 from temporal_router.cli import _parser
+from temporal_router.testing import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

@@ -78,9 +78,25 @@ def test_router_objects_present_themselves_as_temporal_router() -> None:
         assert obj.__module__ == "temporal_router"
 
 
+#: What ``temporal_router.router`` offers the Temporal half and nobody else.
+ROUTER_INTERNALS = {
+    "PLUGIN_BRAND",
+    "dump_model",
+    "issue_messages",
+    "reset_current_caller",
+    "set_current_caller",
+    "to_iso",
+    "track_current_context",
+    "utc_now",
+}
+
+
 def test_router_package_reexports_the_same_objects() -> None:
     router = importlib.import_module("temporal_router.router")
-    for name in router.__all__:
+    public = [name for name in router.__all__ if name not in ROUTER_INTERNALS]
+    assert set(router.__all__) - set(public) == ROUTER_INTERNALS
+    assert sorted(public) == sorted(temporal_router.__all__)
+    for name in public:
         assert getattr(temporal_router, name) is getattr(router, name), name
 
 

@@ -20,8 +20,8 @@ from temporalio.worker import Worker
 
 from temporal_router import DispatchResult, DomainFailure, caller_context
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
 from temporal_router.otel import configure_tracing, render_waterfall
+from temporal_router.testing import DevServer
 
 from .app import TASK_QUEUE, plugin
 from .models import orders

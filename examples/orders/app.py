@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from temporal_router import Context, WorkflowRouter
-from temporal_router.adapter import RouterPlugin, exec_hook, hook
+from temporal_router.adapter import RouterPlugin
+from temporal_router.workflows import exec_hook, hook
 
 from ..authorization import require_role
 from .hooks import ChargeCard, SendNotification, charge_card, send_email

@@ -12,7 +12,7 @@ from typing import Any
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from temporal_router.adapter import signal
+    from temporal_router.workflows import signal
 
 
 @activity.defn

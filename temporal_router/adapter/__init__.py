@@ -1,51 +1,75 @@
-"""temporal-router on Temporal: the plugin, the client, hooks, interceptors and a dev server."""
+"""temporal-router on Temporal, client and worker side: the plugin, the client, interceptors.
+
+What runs inside workflows (the entity workflow, the durable hook primitives) is
+:mod:`temporal_router.workflows`; the embedded dev server is in :mod:`temporal_router.testing`.
+
+Example::
+
+    client = await Client.connect("127.0.0.1:7233", plugins=[RouterPlugin(order_router)])
+    async with Worker(client, task_queue="orders"):
+        orders = RouterClient(client, order_router, task_queue="orders")
+        await orders.create("o-1", initial_state="Placed", data={"total": 30})
+"""
+
+from typing import Any as _Any
 
 from ._client import EntityListing, RouterClient, Snapshot
 from ._codec import EncryptionCodec
 from ._connect import connect_client
-from ._dev import DevServer, DevServerError, find_temporal_cli
 from ._extension import RouterExtension
-from ._hooks import (
-    HookConfig,
-    HookLoopError,
-    dispatch_to_host,
-    exec_hook,
-    exec_hook_batch,
-    hook,
-    host_snapshot,
-    parse_duration,
-    signal,
-    wait_for,
-)
 from ._interceptor import CALLER_HEADER, RouterInterceptor
 from ._plugin import PASSTHROUGH_MODULES, RouterPlugin
-from ._search import ROUTER_DEFINITION, ROUTER_STATE, SEARCH_ATTRIBUTES
 
 __all__ = [
     "CALLER_HEADER",
     "PASSTHROUGH_MODULES",
-    "ROUTER_DEFINITION",
-    "ROUTER_STATE",
-    "SEARCH_ATTRIBUTES",
-    "DevServer",
-    "DevServerError",
     "EncryptionCodec",
     "EntityListing",
-    "HookConfig",
-    "HookLoopError",
     "RouterClient",
     "RouterExtension",
     "RouterInterceptor",
     "RouterPlugin",
     "Snapshot",
     "connect_client",
-    "dispatch_to_host",
-    "exec_hook",
-    "exec_hook_batch",
-    "find_temporal_cli",
-    "hook",
-    "host_snapshot",
-    "parse_duration",
-    "signal",
-    "wait_for",
 ]
+
+#: Names that moved to the subpackage where they run; importing them from here still works,
+#: with a DeprecationWarning naming the new place.
+_MOVED = {
+    **dict.fromkeys(
+        [
+            "HookConfig",
+            "HookLoopError",
+            "ROUTER_DEFINITION",
+            "ROUTER_STATE",
+            "SEARCH_ATTRIBUTES",
+            "dispatch_to_host",
+            "exec_hook",
+            "exec_hook_batch",
+            "hook",
+            "host_snapshot",
+            "parse_duration",
+            "signal",
+            "wait_for",
+        ],
+        "temporal_router.workflows",
+    ),
+    **dict.fromkeys(
+        ["DevServer", "DevServerError", "find_temporal_cli"], "temporal_router.testing"
+    ),
+}
+
+
+def __getattr__(name: str) -> _Any:
+    # PEP 562: old import paths keep working for one release.
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"temporal_router.adapter.{name} moved to {_MOVED[name]}.{name}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

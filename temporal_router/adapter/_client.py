@@ -15,13 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 from temporalio.api.common.v1 import Payload
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowUpdateFailedError,
-)
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import RawValue, WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..router import (
@@ -30,7 +25,6 @@ from ..router import (
     CommandLike,
     ConfigurationError,
     DispatchResult,
-    HookTargetError,
     RouterFailure,
     ValidationError,
     ValidationFailure,
@@ -39,27 +33,26 @@ from ..router import (
     WorkflowRouter,
     caller_context,
     current_caller,
+    dump_model,
 )
-from ..router._definition import dump_model
-from ..workflows._entity import (
-    DISPATCH_UPDATE,
-    REJECTION_TYPE,
+from ..workflows import (
+    HOOK_REQUEST_SIGNAL,
+    ROUTER_DEFINITION,
+    ROUTER_STATE,
     SNAPSHOT_QUERY,
-    start_search_attributes,
-)
-from ..workflows._messages import (
-    MAX_MESSAGE_BYTES,
     CreateSpec,
-    DispatchReply,
     DispatchRequest,
     EntityInput,
-    WireError,
-    is_pydantic_json,
-    reply_to_result,
-    wire_to_error,
+    HookConfig,
+    HookRequest,
+    HookTargetError,
 )
-from ._hooks import HOOK_REQUEST_SIGNAL, HookConfig, HookRequest
-from ._search import ROUTER_DEFINITION, ROUTER_STATE
+
+# How a client encodes what an entity reads: internals of the workflows package, shared with
+# the entity so that both sides agree byte for byte; not part of its public API.
+from ..workflows._entity import start_search_attributes
+from ..workflows._messages import MAX_MESSAGE_BYTES, is_pydantic_json, reply_to_result
+from ._send import send_command
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
 
@@ -303,33 +296,19 @@ class RouterClient:
         update_id: str,
         create: Mapping[str, Any] | CreateSpec | None,
     ) -> DispatchResult:
+        start: WithStartWorkflowOperation[Any, Any] | None = None
+        if create is not None:
+            spec = _as_create_spec(self.definition, create)
+            start = WithStartWorkflowOperation(
+                self.workflow_type,
+                EntityInput(self.definition.name, create=spec),
+                id=id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=start_search_attributes(self.definition.name, spec.initial_state),
+            )
         try:
-            if create is not None:
-                spec = _as_create_spec(self.definition, create)
-                operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-                    self.workflow_type,
-                    EntityInput(self.definition.name, create=spec),
-                    id=id,
-                    task_queue=self.task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    search_attributes=start_search_attributes(
-                        self.definition.name, spec.initial_state
-                    ),
-                )
-                reply = await self.client.execute_update_with_start_workflow(
-                    DISPATCH_UPDATE,
-                    request,
-                    start_workflow_operation=operation,
-                    id=update_id,
-                    result_type=DispatchReply,
-                )
-            else:
-                handle = self.client.get_workflow_handle(id)
-                reply = await handle.execute_update(
-                    DISPATCH_UPDATE, request, id=update_id, result_type=DispatchReply
-                )
-        except WorkflowUpdateFailedError as exc:
-            return self._rejected(exc)
+            reply = await send_command(self.client, id, request, command_id=update_id, start=start)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return DispatchResult.failure(
@@ -422,14 +401,6 @@ class RouterClient:
             int(snapshot.get("version", 1)),
             int(snapshot.get("model_version", 1)),
         )
-
-    def _rejected(self, exc: WorkflowUpdateFailedError) -> DispatchResult:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == REJECTION_TYPE and cause.details:
-            detail = cause.details[0]
-            wire = WireError(**detail) if isinstance(detail, dict) else detail
-            return DispatchResult.failure(wire_to_error(wire, self.definition))
-        raise exc
 
 
 def _split_command(command: CommandLike) -> tuple[str, dict[str, Any]]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfig
 
-from ._dev import DevServer
+if TYPE_CHECKING:
+    from ..testing import DevServer
 
 __all__ = ["connect_client"]
 
@@ -89,6 +90,8 @@ async def connect_client(
     namespace = namespace or environ.get("TEMPORAL_NAMESPACE") or "default"
     owned = dev_server is None or not dev_server.running
     if dev_server is None:
+        from ..testing import DevServer  # the fallback only: the dev server is a test tool
+
         dev_server = DevServer(namespaces=[namespace])
     elif namespace not in dev_server.namespaces:
         raise ValueError(

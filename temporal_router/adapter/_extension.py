@@ -9,8 +9,7 @@ from typing import Any
 import temporalio.client
 import temporalio.worker
 
-from ..router import HOOK_EVENTS, ConfigurationError, Middleware, WorkflowRouter
-from ..router._plugin import PLUGIN_BRAND
+from ..router import HOOK_EVENTS, PLUGIN_BRAND, ConfigurationError, Middleware, WorkflowRouter
 
 __all__ = ["RouterExtension"]
 

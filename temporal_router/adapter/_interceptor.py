@@ -35,7 +35,7 @@ parent; adding or removing it keeps histories of successful runs replayable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import temporalio.api.common.v1
@@ -43,17 +43,14 @@ import temporalio.client
 import temporalio.converter
 import temporalio.worker
 from temporalio import activity, workflow
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import FailureError
 
-from ..router._caller import Caller, current_caller, reset_current_caller, set_current_caller
-from ._hooks import (
-    HOOK_REQUEST_SIGNAL,
-    HOOK_SIGNAL,
-    HookRequest,
-    answer_target,
-    inbox_memo_for_continue_as_new,
-    start_requested_hook,
-)
+from ..router import Caller, current_caller, reset_current_caller, set_current_caller
+
+# The hook plumbing the interceptor runs inside every workflow: worker-side internals of the
+# workflows package, not part of its public API.
+from ..workflows._hooks import install_hook_request_handler, report_hook_failure
+from ..workflows._inbox import inbox_memo_for_continue_as_new
 
 __all__ = ["CALLER_HEADER", "RouterInterceptor", "caller_from_headers", "with_caller_header"]
 
@@ -120,34 +117,6 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
 # -- worker side: workflows ---------------------------------------------------------------------
 
 
-def _signal_id_of(args: Sequence[Any]) -> str | None:
-    if not args:
-        return None
-    last = args[-1]
-    if (
-        isinstance(last, dict)
-        and last.get("$durable") is True
-        and isinstance(last.get("signal"), str)
-    ):
-        return str(last["signal"])
-    return None
-
-
-def _fails_for_good(exc: BaseException) -> bool:
-    if isinstance(exc, ApplicationError) and exc.non_retryable:
-        return True
-    policy = workflow.info().retry_policy
-    if policy is None:
-        return True
-    if isinstance(exc, ApplicationError) and exc.type in (policy.non_retryable_error_types or ()):
-        return True
-    return policy.maximum_attempts > 0 and workflow.info().attempt >= policy.maximum_attempts
-
-
-async def _on_hook_request(request: HookRequest) -> None:
-    await start_requested_hook(request)
-
-
 class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
     # One instance per workflow instance (rebuilt on replay): per-run state lives here.
     _start: tuple[Caller | None] | None = None
@@ -170,13 +139,12 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         return current_caller() or self._start_caller
 
     async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
-        if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
-            workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, _on_hook_request)
+        install_hook_request_handler()
         token = set_current_caller(self._start_caller)
         try:
             return await super().execute_workflow(input)
         except FailureError as exc:
-            await _report_hook_failure(input.args, exc)
+            await report_hook_failure(input.args, exc)
             raise
         finally:
             reset_current_caller(token)
@@ -222,24 +190,6 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             reset_current_caller(token)
 
 
-async def _report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
-    signal_id = _signal_id_of(args)
-    target = answer_target()
-    if signal_id is None or target is None or not _fails_for_good(exc):
-        return
-    error = {
-        "hook_id": workflow.info().workflow_id,
-        "type": type(exc).__name__,
-        "message": str(exc),
-    }
-    try:
-        await workflow.get_external_workflow_handle(target).signal(
-            HOOK_SIGNAL, {"id": signal_id, "error": error}
-        )
-    except ApplicationError:
-        workflow.logger.warning("could not report hook failure to %s", target)
-
-
 class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
     def __init__(
         self, next: temporalio.worker.WorkflowOutboundInterceptor, inbound: _WorkflowInbound
@@ -253,10 +203,7 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
     def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
         # Without this the next run starts with no headers: Temporal drops them on CAN.
         input.headers = with_caller_header(input.headers, self._inbound._start_caller)
-        from ..workflows._entity import EntityWorkflow  # entities carry their inbox in input
-
-        if not isinstance(workflow.instance(), EntityWorkflow):
-            input.memo = inbox_memo_for_continue_as_new(input.memo)
+        input.memo = inbox_memo_for_continue_as_new(input.memo)
         super().continue_as_new(input)
 
     async def signal_child_workflow(

@@ -8,32 +8,22 @@ from datetime import timedelta
 from typing import Any
 
 import temporalio.converter
-from temporalio import activity
-from temporalio.client import ClientConfig, WorkflowUpdateFailedError
+from temporalio.client import ClientConfig
 from temporalio.common import HeaderCodecBehavior
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.exceptions import ApplicationError
 from temporalio.plugin import SimplePlugin
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import ReplayerConfig, WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from ..router import ConfigurationError, MigrationPipeline, Reactors, WorkflowRouter
-from ..workflows._entity import (
-    DELIVER_ACTIVITY,
-    DISPATCH_UPDATE,
-    EntityOptions,
-    EntityWorkflow,
-    entity_workflow_class,
-)
-from ..workflows._messages import DispatchRequest
+from ..workflows import DISPATCH_UPDATE, EntityOptions, EntityWorkflow, entity_workflow_class
+from ._activities import ACTIVITIES
 from ._codec import EncryptionCodec
 from ._extension import RouterExtension
-from ._hooks import host_dispatch_activity, host_snapshot_activity
 from ._interceptor import RouterInterceptor
 
-__all__ = ["PASSTHROUGH_MODULES", "RouterPlugin", "deliver_command"]
+__all__ = ["PASSTHROUGH_MODULES", "RouterPlugin"]
 
 #: Modules the plugin passes through the workflow sandbox. The library must be: entity
 #: classes are looked up in their module by name. pydantic and OpenTelemetry would
@@ -45,25 +35,6 @@ PASSTHROUGH_MODULES: tuple[str, ...] = (
     "annotated_types",
     "opentelemetry",
 )
-
-
-@activity.defn(name=DELIVER_ACTIVITY)
-async def deliver_command(item: dict[str, Any]) -> None:
-    """Deliver one reactor command to its target entity, exactly once (by command id)."""
-    handle = activity.client().get_workflow_handle(item["workflow_id"])
-    request = DispatchRequest(item["type"], item.get("payload") or {})
-    try:
-        await handle.execute_update(DISPATCH_UPDATE, request, id=item["command_id"])
-    except WorkflowUpdateFailedError as exc:
-        # The target refused the command (unknown command, invalid payload): a business
-        # outcome, final; retrying would not change it.
-        activity.logger.warning("reactor command %s refused: %s", item["command_id"], exc.cause)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise ApplicationError(
-                f"reactor target {item['workflow_id']!r} does not exist", non_retryable=True
-            ) from exc
-        raise
 
 
 def _converter_with(
@@ -243,9 +214,7 @@ class RouterPlugin(SimplePlugin):
             "temporal_router.RouterPlugin",
             data_converter=_converter_with(self.codec),
             workflows=_append_missing([*self.entity_workflows, *workflows]),
-            activities=_append_missing(
-                [deliver_command, host_snapshot_activity, host_dispatch_activity, *activities]
-            ),
+            activities=_append_missing([*ACTIVITIES, *activities]),
             workflow_runner=_with_passthrough([*PASSTHROUGH_MODULES, *passthrough_modules]),
             interceptors=[
                 *tracing,

@@ -1,19 +1,31 @@
 """The pure command router. Nothing in this package imports Temporal.
 
-Everything public here is re-exported from :mod:`temporal_router`.
+Users import the router from :mod:`temporal_router`, its one public place. This package's
+``__all__`` is its interface to the other subpackages: those names, plus a few internal
+helpers at the end (``dump_model``, ``track_current_context``, ...) that the Temporal half
+needs and users do not.
 """
 
-from ._caller import Caller, caller_context, current_caller
+from ._caller import (
+    Caller,
+    caller_context,
+    current_caller,
+    reset_current_caller,
+    set_current_caller,
+)
 from ._compose import run_chain
-from ._context import Context, ContextKey, ReadonlyContext, create_key
+from ._context import Context, ContextKey, ReadonlyContext, create_key, track_current_context
 from ._definition import (
     ClientWorkflowDefinition,
     RestoreResult,
     WorkflowDefinition,
     WorkflowSnapshot,
     define_workflow,
+    dump_model,
     is_server_field,
     server,
+    to_iso,
+    utc_now,
 )
 from ._errors import (
     ConcurrencyConflictError,
@@ -21,10 +33,6 @@ from ._errors import (
     ContextKeyNotSetError,
     DependencyErrorSignal,
     DomainErrorSignal,
-    HookError,
-    HookFailed,
-    HookTargetError,
-    HookTimeoutError,
     MigrationError,
     NextCalledTwiceError,
     ReadOnlyContextError,
@@ -32,6 +40,7 @@ from ._errors import (
     RouterError,
     UnknownNameError,
     ValidationError,
+    issue_messages,
 )
 from ._executor import (
     ExecutionResult,
@@ -52,7 +61,7 @@ from ._migration import (
     define_migrations,
     migrate,
 )
-from ._plugin import Plugin, define_plugin, is_plugin
+from ._plugin import PLUGIN_BRAND, Plugin, define_plugin, is_plugin
 from ._reactor import ReactorCommand, ReactorContext, Reactors, create_reactors
 from ._router import (
     HOOK_EVENTS,
@@ -102,11 +111,7 @@ __all__ = [
     "ExecutorError",
     "ExecutorMiddleware",
     "Handler",
-    "HookError",
     "HookEvent",
-    "HookFailed",
-    "HookTargetError",
-    "HookTimeoutError",
     "MemoryStore",
     "Middleware",
     "MigrateResult",
@@ -153,4 +158,15 @@ __all__ = [
     "migrate",
     "run_chain",
     "server",
+]
+# Internal: for the Temporal half of the package, not re-exported by temporal_router.
+__all__ += [
+    "PLUGIN_BRAND",
+    "dump_model",
+    "issue_messages",
+    "reset_current_caller",
+    "set_current_caller",
+    "to_iso",
+    "track_current_context",
+    "utc_now",
 ]

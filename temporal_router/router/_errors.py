@@ -19,10 +19,8 @@ registration time (``ConfigurationError``), and what the adapter raises outside 
     ├── MigrationError              a snapshot migration step failed
     ├── ConcurrencyConflictError    an optimistic version check failed
     ├── RemoteError                 an exception raised on a worker, rebuilt on the client
-    └── HookError                   (adapter) a durable hook went wrong
-        ├── HookTargetError         the hook target is the caller itself, closed or unknown
-        ├── HookFailed              the hooked workflow failed for good
-        └── HookTimeoutError        wait_for / exec_hook timed out
+    └── HookError                   a durable hook went wrong (temporal_router.workflows:
+                                    HookTargetError, HookLoopError, HookFailed, HookTimeoutError)
 
 The module imports nothing from Temporal so that the pure router stays importable alone.
 """
@@ -38,10 +36,6 @@ __all__ = [
     "ContextKeyNotSetError",
     "DependencyErrorSignal",
     "DomainErrorSignal",
-    "HookError",
-    "HookFailed",
-    "HookTargetError",
-    "HookTimeoutError",
     "MigrationError",
     "NextCalledTwiceError",
     "ReadOnlyContextError",
@@ -176,34 +170,6 @@ class ConcurrencyConflictError(RouterError):
             f'Concurrency conflict for workflow "{workflow_id}": '
             f"expected version {expected_version}, actual {actual_version}"
         )
-
-
-class HookError(RouterError):
-    """Base class for failures of the durable hook primitives."""
-
-
-class HookTargetError(HookError):
-    """A hook was aimed at the calling workflow itself, or at a closed or unknown workflow."""
-
-
-class HookFailed(HookError):
-    """The hooked workflow failed for good, so ``exec_hook`` will never get an answer.
-
-    ``hook_id`` is the hooked workflow's id; the original failure is ``__cause__``.
-    """
-
-    def __init__(self, hook_id: str, message: str) -> None:
-        self.hook_id = hook_id
-        super().__init__(f"Hook {hook_id} failed: {message}")
-
-
-class HookTimeoutError(HookError, TimeoutError):
-    """``wait_for`` or ``exec_hook`` gave up waiting for ``signal_id``."""
-
-    def __init__(self, signal_id: str, timeout_seconds: float) -> None:
-        self.signal_id = signal_id
-        self.timeout_seconds = timeout_seconds
-        super().__init__(f"No signal {signal_id!r} within {timeout_seconds:g}s")
 
 
 class RemoteError(RouterError):

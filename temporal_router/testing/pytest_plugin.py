@@ -40,7 +40,7 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from ..adapter._dev import DevServer
+from ._dev import DevServer
 from ._temporal import dev_environment, time_skipping_environment, unique_task_queue
 
 __all__ = [

@@ -15,7 +15,7 @@ passes ``EntityOptions.max_history_events``, after every handler has finished, c
 snapshot, the remembered replies and undelivered reactor commands.
 
 Per-router workflow classes are made by :func:`entity_workflow_class` and live in this
-module, which the :class:`~temporal_router.adapter.RouterPlugin` passes through the sandbox:
+module, which ``temporal_router.adapter.RouterPlugin`` passes through the sandbox:
 the sandbox imports a workflow class from its module by name, so this module must be the
 same object inside and outside the sandbox.
 """
@@ -42,14 +42,6 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
 
-from ..adapter._hooks import (
-    HOOK_REQUEST_SIGNAL,
-    HOOK_SIGNAL,
-    HookInbox,
-    HookRequest,
-    start_requested_hook,
-)
-from ..adapter._search import ROUTER_DEFINITION, ROUTER_STATE
 from ..router import (
     Command,
     DispatchResult,
@@ -62,35 +54,38 @@ from ..router import (
     ValidationFailure,
     Workflow,
     WorkflowRouter,
+    issue_messages,
     migrate,
 )
-from ..router._errors import issue_messages
+from ._hooks import start_requested_hook
+from ._inbox import HookInbox
 from ._messages import (
+    DELIVER_ACTIVITY,
+    DISPATCH_UPDATE,
+    HOOK_REQUEST_SIGNAL,
+    HOOK_SIGNAL,
     MAX_MESSAGE_BYTES,
+    REJECTION_TYPE,
+    SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
     EntityInput,
+    HookRequest,
+    HookState,
+    ReactorDelivery,
     RememberedReply,
     error_to_wire,
     is_pydantic_json,
     result_to_reply,
 )
+from ._search import ROUTER_DEFINITION, ROUTER_STATE
 
 __all__ = [
-    "DELIVER_ACTIVITY",
-    "DISPATCH_UPDATE",
-    "REJECTION_TYPE",
-    "SNAPSHOT_QUERY",
     "EntityOptions",
     "EntityWorkflow",
     "entity_workflow_class",
+    "start_search_attributes",
 ]
-
-DISPATCH_UPDATE = "dispatch"
-SNAPSHOT_QUERY = "snapshot"
-DELIVER_ACTIVITY = "temporal_router.deliver_command"
-#: ``ApplicationError.type`` of a validator rejection; its details carry the wire error.
-REJECTION_TYPE = "TemporalRouterRejected"
 
 
 @dataclass(frozen=True)
@@ -192,7 +187,7 @@ class EntityWorkflow:
         self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
             (r.command_id, r.reply) for r in input.recent
         )
-        self._outbox: list[dict[str, Any]] = list(input.outbox)
+        self._outbox: list[ReactorDelivery] = list(input.outbox)
         #: Commands the validator decoded and parsed, for the handler (by update id).
         self._parsed: dict[str, tuple[DispatchRequest, Command]] = {}
         self._raw_replies: bool | None = None
@@ -200,9 +195,8 @@ class EntityWorkflow:
         self._max_history_events = input.max_history_events or self.options.max_history_events
         self._hook_lock = asyncio.Lock()
         self._hook_waits = 0
-        # The hook inbox lives on the instance under the name the hook primitives look for,
-        # and is carried across continue-as-new.
-        self._temporal_router_inbox = HookInbox(input.hook_state.get("inbox"))
+        # Carried across continue-as-new; the hook primitives reach it as HookHost.hook_inbox.
+        self._inbox = HookInbox(input.hook_state.inbox)
         # A load failure fails the run from ``run``: raised here, in ``__init__``, it would
         # leave the SDK's never-started run coroutine to warn "never awaited".
         self._load_error: ApplicationError | None = None
@@ -259,8 +253,8 @@ class EntityWorkflow:
                     # the entity that emitted the event must not fail because of it.
                     workflow.logger.warning(
                         "reactor command %s to %r not delivered: %s",
-                        item.get("command_id"),
-                        item.get("workflow_id"),
+                        item.command_id,
+                        item.workflow_id,
                         exc.cause or exc,
                     )
                 self._outbox.pop(0)
@@ -285,7 +279,7 @@ class EntityWorkflow:
             definition=definition.name,
             snapshot=dict(definition.serialize(self._workflow, version=self._version)),
             outbox=list(self._outbox),
-            hook_state={"inbox": self._temporal_router_inbox.to_state()},
+            hook_state=HookState(inbox=self._inbox.to_state()),
             run_number=self._run_number + 1,
             # The next run takes this worker's bound: configuration changes apply from there.
             max_history_events=self.options.max_history_events,
@@ -311,7 +305,7 @@ class EntityWorkflow:
         carried.recent = recent[::-1]
         return carried
 
-    async def _deliver(self, item: dict[str, Any]) -> None:
+    async def _deliver(self, item: ReactorDelivery) -> None:
         await workflow.execute_activity(
             DELIVER_ACTIVITY,
             item,
@@ -319,27 +313,25 @@ class EntityWorkflow:
             retry_policy=self.options.delivery_retry,
         )
 
-    # -- hooks ---------------------------------------------------------------------------
+    # -- hooks (the entity is a HookHost) ------------------------------------------------
 
     @workflow.signal(name=HOOK_SIGNAL)
-    def receive_hook_signal(self, payload: dict[str, Any]) -> None:
+    def receive_hook_signal(self, answer: RawValue) -> None:
         """An answer (or final failure) for a ``wait_for``/``exec_hook`` in this entity."""
-        self._temporal_router_inbox.receive(payload)
+        self._inbox.receive_raw(answer)
 
     @workflow.signal(name=HOOK_REQUEST_SIGNAL)
     async def receive_hook_request(self, request: HookRequest) -> None:
         """Start a hook on behalf of another workflow or a client."""
         await start_requested_hook(request)
 
-    @property
-    def version(self) -> int:
-        """The entity's version: 1 at creation, +1 per applied command."""
-        return self._version
+    def hook_inbox(self) -> HookInbox:
+        """The hook answers received and not yet consumed."""
+        return self._inbox
 
-    @property
-    def current_workflow(self) -> Workflow:
-        """The committed workflow."""
-        return self._workflow
+    def committed(self) -> tuple[Workflow, int]:
+        """The committed workflow and its version (1 at creation, +1 per applied command)."""
+        return self._workflow, self._version
 
     def begin_hook_wait(self) -> None:
         """A dispatch holding the lock starts waiting for a hook: let hooks' commands in."""
@@ -476,15 +468,15 @@ class EntityWorkflow:
         for index, reaction in enumerate(commands):
             payload = reaction.command.payload
             self._outbox.append(
-                {
-                    "workflow_id": reaction.workflow_id,
-                    "workflow_type": reaction.router_name,
-                    "type": reaction.command.type,
-                    "payload": payload.model_dump(mode="json")
+                ReactorDelivery(
+                    workflow_id=reaction.workflow_id,
+                    workflow_type=reaction.router_name,
+                    type=reaction.command.type,
+                    payload=payload.model_dump(mode="json")
                     if hasattr(payload, "model_dump")
                     else dict(payload),
-                    "command_id": f"{workflow.info().workflow_id}/{command_id}/{index}",
-                }
+                    command_id=f"{workflow.info().workflow_id}/{command_id}/{index}",
+                )
             )
 
     def _conflict(self, expected: int) -> RouterFailure:

@@ -1,7 +1,9 @@
-"""What crosses the wire between clients, entity workflows and hook workflows.
+"""What crosses the wire between clients, entity workflows, hook workflows and activities.
 
 Plain dataclasses of JSON-safe values, so they work with the default JSON converter and with
-``pydantic_data_converter`` alike. :func:`result_to_reply` and :func:`reply_to_result` turn a
+``pydantic_data_converter`` alike. Each message's JSON shape is part of the recorded
+histories of running entities: a new field always gets a default, and a field is never
+renamed or removed (``tests/adapter/test_replay.py``). :func:`result_to_reply` and :func:`reply_to_result` turn a
 :class:`~temporal_router.DispatchResult` into a :class:`DispatchReply` and back, so callers
 on the far side of Temporal get the same result objects the pure router returns.
 """
@@ -21,21 +23,39 @@ from ..router import (
     DomainFailure,
     Event,
     PipelineError,
+    RemoteError,
     RouterFailure,
     UnexpectedFailure,
     ValidationFailure,
     WorkflowDefinition,
+    dump_model,
 )
-from ..router._definition import dump_model
-from ..router._errors import RemoteError
 
 __all__ = [
+    "DELIVER_ACTIVITY",
+    "DISPATCH_UPDATE",
+    "HOOK_REQUEST_SIGNAL",
+    "HOOK_SIGNAL",
+    "HOST_DISPATCH_ACTIVITY",
+    "HOST_SNAPSHOT_ACTIVITY",
+    "INBOX_MEMO",
     "MAX_MESSAGE_BYTES",
+    "REJECTION_TYPE",
+    "REPLY_TO_MEMO",
+    "SNAPSHOT_QUERY",
     "CreateSpec",
     "DispatchReply",
     "DispatchRequest",
     "EntityInput",
+    "HookAnswer",
+    "HookFailure",
+    "HookRequest",
+    "HookState",
+    "HostCommand",
+    "InboxState",
+    "ReactorDelivery",
     "RememberedReply",
+    "RetrySettings",
     "WireError",
     "error_to_wire",
     "is_pydantic_json",
@@ -43,6 +63,32 @@ __all__ = [
     "result_to_reply",
     "wire_to_error",
 ]
+
+
+# -- names: what the messages travel under ----------------------------------------------------
+
+#: The entity's Update that carries a command (:class:`DispatchRequest` -> :class:`DispatchReply`).
+DISPATCH_UPDATE = "dispatch"
+#: The entity's query that returns its snapshot.
+SNAPSHOT_QUERY = "snapshot"
+#: ``ApplicationError.type`` of a command the entity's validator refused; its first detail is
+#: the :class:`WireError`.
+REJECTION_TYPE = "TemporalRouterRejected"
+#: The signal that carries hook answers and final failures (:class:`HookAnswer`).
+HOOK_SIGNAL = "__temporal_router_signal"
+#: The signal that asks a workflow to start a hook on someone's behalf (:class:`HookRequest`).
+HOOK_REQUEST_SIGNAL = "__temporal_router_hook"
+#: Activities the workflow side schedules and the worker side runs.
+DELIVER_ACTIVITY = "temporal_router.deliver_command"
+HOST_SNAPSHOT_ACTIVITY = "temporal_router.host_snapshot"
+HOST_DISPATCH_ACTIVITY = "temporal_router.host_dispatch"
+#: Memo key of a hook started on request: the workflow its answers go to.
+REPLY_TO_MEMO = "temporal_router.reply_to"
+#: Memo key that carries a plain workflow's unconsumed hook answers across continue-as-new.
+INBOX_MEMO = "temporal_router.inbox"
+
+
+# -- messages ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -62,6 +108,85 @@ class RememberedReply:
 
 
 @dataclass
+class ReactorDelivery:
+    """A reactor's follow-up command, waiting in its entity's outbox to be delivered."""
+
+    workflow_id: str
+    workflow_type: str
+    type: str
+    payload: dict[str, Any]
+    command_id: str
+
+
+@dataclass
+class HookFailure:
+    """Why a hooked workflow failed for good, as its waiter receives it."""
+
+    hook_id: str
+    type: str
+    message: str
+
+
+@dataclass
+class HookAnswer:
+    """The hook-answer signal's argument: ``data`` for ``signal_id``, or a final failure."""
+
+    id: str
+    data: Any = None
+    error: HookFailure | None = None
+
+
+@dataclass
+class InboxState:
+    """Hook answers received but not yet consumed, carried across continue-as-new."""
+
+    signals: dict[str, list[Any]] = field(default_factory=dict)
+    failures: dict[str, HookFailure] = field(default_factory=dict)
+
+
+@dataclass
+class HookState:
+    """What an entity carries of its durable hooks across continue-as-new."""
+
+    inbox: InboxState | None = None
+
+
+@dataclass
+class RetrySettings:
+    """A :class:`~temporal_router.workflows.HookConfig` on the wire, durations in seconds."""
+
+    maximum_attempts: int = 0
+    backoff_coefficient: float = 2.0
+    initial_interval: float = 1.0
+    maximum_interval: float | None = None
+
+
+@dataclass
+class HookRequest:
+    """A request for a workflow to start a hook (from another workflow or a client)."""
+
+    hook_id: str
+    task_queue: str
+    workflow_name: str
+    args: list[Any] = field(default_factory=list)
+    config: RetrySettings | None = None
+    #: The workflow that waits for the hook's answers, if not the one that starts it.
+    reply_to: str | None = None
+
+
+@dataclass
+class HostCommand:
+    """A command a hooked workflow sends to its host entity (``dispatch_to_host``)."""
+
+    workflow_id: str
+    command_id: str
+    type: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    #: The hooked workflow that sends it (lets the command past a handler waiting on it).
+    via_hook: str | None = None
+
+
+@dataclass
 class EntityInput:
     """The argument of an entity workflow run: a creation, or a snapshot carried across
     continue-as-new (with the replies of recent commands and undelivered reactor commands)."""
@@ -70,8 +195,8 @@ class EntityInput:
     create: CreateSpec | None = None
     snapshot: dict[str, Any] | None = None
     recent: list[RememberedReply] = field(default_factory=list)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-    hook_state: dict[str, Any] = field(default_factory=dict)
+    outbox: list[ReactorDelivery] = field(default_factory=list)
+    hook_state: HookState = field(default_factory=HookState)
     run_number: int = 1
     #: The continue-as-new bound this run uses, fixed when the run starts so that replaying
     #: it never depends on the worker's current configuration (None: the worker's setting).

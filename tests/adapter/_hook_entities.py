@@ -18,7 +18,7 @@ from temporalio import workflow
 
 from temporal_router import Context, define_workflow
 from temporal_router import WorkflowRouter as Router
-from temporal_router.adapter import exec_hook, exec_hook_batch, hook
+from temporal_router.workflows import exec_hook, exec_hook_batch, hook
 
 __all__ = ["RECORD", "account", "account_router"]
 

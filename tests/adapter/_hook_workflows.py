@@ -18,17 +18,20 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from temporal_router import HookError, HookFailed, HookTimeoutError, current_caller
-    from temporal_router.adapter import (
+    from temporal_router import current_caller
+    from temporal_router.workflows import (
+        HookError,
+        HookFailed,
+        HookTimeoutError,
         dispatch_to_host,
         exec_hook,
         exec_hook_batch,
         hook,
         host_snapshot,
         signal,
+        signal_info,
         wait_for,
     )
-    from temporal_router.adapter._hooks import signal_info
 
 __all__ = [
     "ALL_WORKFLOWS",

@@ -30,15 +30,15 @@ from temporal_router import (
     current_caller,
     define_workflow,
 )
-from temporal_router.adapter import RouterClient, exec_hook
-from temporal_router.adapter._dev import DevServer
+from temporal_router.adapter import RouterClient
 from temporal_router.adapter._interceptor import (
     CALLER_HEADER,
     caller_from_headers,
     with_caller_header,
 )
 from temporal_router.router._caller import reset_current_caller, set_current_caller
-from temporal_router.testing import unique_task_queue
+from temporal_router.testing import DevServer, unique_task_queue
+from temporal_router.workflows import exec_hook
 
 from ._hook_support import hook_client, ok_data
 from ._hook_workflows import CallerAfterCan

@@ -15,7 +15,7 @@ from typing import Any
 import pytest_asyncio
 
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._routers import build_counter_router, build_task_router, hosted, run_chain
 

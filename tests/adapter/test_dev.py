@@ -26,8 +26,8 @@ from temporalio.worker import Worker
 
 from temporal_router.adapter import _connect
 from temporal_router.adapter._connect import connect_client
-from temporal_router.adapter._dev import DevServer, DevServerError, find_temporal_cli
-from temporal_router.adapter._search import ROUTER_DEFINITION, ROUTER_STATE, SEARCH_ATTRIBUTES
+from temporal_router.testing import DevServer, DevServerError, find_temporal_cli
+from temporal_router.workflows import ROUTER_DEFINITION, ROUTER_STATE, SEARCH_ATTRIBUTES
 
 from .workflows import CountUntilContinueAsNewSuggested, UpsertRouterAttributes, WaitForSignal
 
@@ -173,7 +173,7 @@ def test_starting_does_not_create_temporalio_default_runtime() -> None:
     code = (
         "import asyncio\n"
         "from temporalio.runtime import Runtime, TelemetryConfig\n"
-        "from temporal_router.adapter._dev import DevServer\n"
+        "from temporal_router.testing import DevServer\n"
         "async def main():\n"
         "    async with DevServer():\n"
         "        Runtime.set_default(Runtime(telemetry=TelemetryConfig()))\n"

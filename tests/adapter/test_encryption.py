@@ -27,8 +27,7 @@ from temporalio.worker import Worker
 from temporal_router import caller_context
 from temporal_router.adapter import EncryptionCodec, RouterClient, RouterPlugin
 from temporal_router.adapter._codec import ENCRYPTED_ENCODING
-from temporal_router.adapter._dev import DevServer
-from temporal_router.testing import unique_task_queue
+from temporal_router.testing import DevServer, unique_task_queue
 
 from ._hook_entities import account_router
 from ._hook_support import child_starts, eventually, hook_client, ok_data

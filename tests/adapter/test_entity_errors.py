@@ -24,7 +24,7 @@ from temporal_router import (
     ValidationFailure,
 )
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 from temporal_router.workflows import EntityInput
 
 from ._routers import NotAllowed, build_task_router, history_length, hosted

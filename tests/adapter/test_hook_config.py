@@ -3,15 +3,26 @@ the signal info exec_hook appends, and the hook inbox."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic_core import to_json
 from temporalio.common import RetryPolicy
 
-from temporal_router import HookFailed, HookTargetError
-from temporal_router.adapter import HookConfig, HookLoopError, parse_duration
-from temporal_router.adapter._hooks import HookInbox, HookRequest, signal_info
+from temporal_router.workflows import (
+    HookAnswer,
+    HookConfig,
+    HookFailed,
+    HookLoopError,
+    HookRequest,
+    HookTargetError,
+    parse_duration,
+    signal_info,
+)
+from temporal_router.workflows._inbox import HookInbox
+from temporal_router.workflows._messages import HookFailure, InboxState, RetrySettings
 
 # -- parse_duration --------------------------------------------------------------------------------
 
@@ -153,14 +164,26 @@ def test_hook_config_wire_form_is_json_safe_seconds_and_round_trips() -> None:
         maximum_attempts=4, backoff_coefficient=1.5, initial_interval="250ms", maximum_interval="2m"
     )
     wire = config.to_wire()
-    assert wire == {
+    assert wire == RetrySettings(
+        maximum_attempts=4, backoff_coefficient=1.5, initial_interval=0.25, maximum_interval=120.0
+    )
+    assert json.loads(to_json(wire)) == {
         "maximum_attempts": 4,
         "backoff_coefficient": 1.5,
         "initial_interval": 0.25,
         "maximum_interval": 120.0,
     }
-    assert HookConfig.coerce(wire).retry_policy() == config.retry_policy()  # type: ignore[union-attr]
-    assert HookConfig().to_wire()["maximum_interval"] is None
+    coerced = HookConfig.coerce(wire)
+    assert coerced is not None
+    assert coerced.retry_policy() == config.retry_policy()
+    assert HookConfig().to_wire().maximum_interval is None
+
+
+def test_hook_config_coerce_names_unknown_fields() -> None:
+    with pytest.raises(TypeError, match=r"unknown HookConfig fields \['max_attempts'\]"):
+        HookConfig.coerce({"max_attempts": 3})
+    with pytest.raises(TypeError, match="expected HookConfig or a mapping"):
+        HookConfig.coerce(3)  # type: ignore[arg-type]
 
 
 def test_hook_config_is_immutable() -> None:
@@ -198,28 +221,28 @@ def test_hook_loop_error_is_a_non_retryable_application_error_and_a_target_error
 def test_inbox_keeps_answers_in_order_and_each_take_consumes_one() -> None:
     box = HookInbox()
     assert not box.ready("a")
-    box.receive({"id": "a", "data": 1})
-    box.receive({"id": "b", "data": "other"})
-    box.receive({"id": "a", "data": 2})
+    box.receive(HookAnswer("a", 1))
+    box.receive(HookAnswer("b", "other"))
+    box.receive(HookAnswer("a", 2))
     assert box.ready("a")
     assert box.take("a") == 1
     assert box.take("a") == 2
     assert not box.ready("a")
     assert box.take("b") == "other"
-    assert box.to_state() == {"signals": {}, "failures": {}}
+    assert box.to_state() == InboxState()
 
 
 def test_inbox_keeps_none_answers() -> None:
     box = HookInbox()
-    box.receive({"id": "a"})
+    box.receive(HookAnswer("a"))
     assert box.ready("a")
     assert box.take("a") is None
 
 
 def test_inbox_failure_raises_hook_failed_after_pending_answers() -> None:
     box = HookInbox()
-    box.receive({"id": "a", "data": "first"})
-    box.receive({"id": "a", "error": {"hook_id": "h-1", "message": "card declined"}})
+    box.receive(HookAnswer("a", "first"))
+    box.receive(HookAnswer("a", error=HookFailure("h-1", "RuntimeError", "card declined")))
     assert box.take("a") == "first"
     assert box.ready("a")
     with pytest.raises(HookFailed, match="Hook h-1 failed: card declined") as caught:
@@ -230,11 +253,11 @@ def test_inbox_failure_raises_hook_failed_after_pending_answers() -> None:
 
 def test_inbox_state_round_trips_and_is_a_copy() -> None:
     box = HookInbox()
-    box.receive({"id": "a", "data": {"x": 1}})
-    box.receive({"id": "f", "error": {"hook_id": "h", "message": "m"}})
+    box.receive(HookAnswer("a", {"x": 1}))
+    box.receive(HookAnswer("f", error=HookFailure("h", "RuntimeError", "m")))
     state = box.to_state()
     restored = HookInbox(state)
     assert restored.to_state() == state
     assert restored.take("a") == {"x": 1}
     assert box.ready("a")  # the original is untouched
-    assert HookInbox(None).to_state() == {"signals": {}, "failures": {}}
+    assert HookInbox(None).to_state() == InboxState()

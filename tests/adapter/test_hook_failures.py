@@ -17,11 +17,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Worker
 
-from temporal_router import HookTargetError
 from temporal_router.adapter import RouterPlugin
-from temporal_router.adapter._dev import DevServer
-from temporal_router.adapter._hooks import HOOK_SIGNAL
-from temporal_router.testing import time_skipping_environment, unique_task_queue
+from temporal_router.testing import DevServer, time_skipping_environment, unique_task_queue
+from temporal_router.workflows import HOOK_SIGNAL, HookTargetError
 
 from ._hook_entities import account_router
 from ._hook_support import (

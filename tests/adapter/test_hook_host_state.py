@@ -15,8 +15,7 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
-from temporal_router.testing import unique_task_queue
+from temporal_router.testing import DevServer, unique_task_queue
 
 from ._hook_entities import RECORD, account_router
 from ._hook_support import eventually, hook_client, ok_data, started_result, unexpected

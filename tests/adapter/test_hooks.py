@@ -22,10 +22,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from temporal_router.adapter import HookConfig, RouterPlugin
-from temporal_router.adapter._dev import DevServer
-from temporal_router.adapter._hooks import HOOK_SIGNAL
-from temporal_router.testing import unique_task_queue
+from temporal_router.adapter import RouterPlugin
+from temporal_router.testing import DevServer, unique_task_queue
+from temporal_router.workflows import HOOK_SIGNAL, HookConfig
 
 from ._hook_entities import account_router
 from ._hook_support import (

@@ -33,14 +33,13 @@ from temporal_router import (
     define_workflow,
 )
 from temporal_router.adapter import RouterClient, RouterExtension, RouterPlugin
-from temporal_router.adapter._dev import DevServer
 from temporal_router.adapter._interceptor import (
     CALLER_HEADER,
     RouterInterceptor,
     _ClientOutbound,
     _WorkflowInbound,
 )
-from temporal_router.testing import unique_task_queue
+from temporal_router.testing import DevServer, unique_task_queue
 
 from ._hook_support import ok_data
 

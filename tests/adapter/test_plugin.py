@@ -20,7 +20,7 @@ from temporal_router.adapter import (
     RouterInterceptor,
     RouterPlugin,
 )
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 from temporal_router.workflows import EntityWorkflow, entity_workflow_class
 
 from ._routers import TASK, build_task_router

@@ -17,8 +17,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from temporal_router.adapter import RouterClient, RouterPlugin
-from temporal_router.adapter._dev import DevServer
-from temporal_router.workflows._entity import DELIVER_ACTIVITY
+from temporal_router.testing import DevServer
+from temporal_router.workflows._messages import DELIVER_ACTIVITY
 
 from ._routers import Preparing, build_reactor_routers, hosted
 

@@ -7,6 +7,7 @@ docstring for what each contains).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from temporal_router.adapter import RouterPlugin
-from temporal_router.workflows._entity import DELIVER_ACTIVITY
+from temporal_router.workflows._messages import DELIVER_ACTIVITY
 
+from ..histories._hook_history import HOOK_WORKFLOWS, build_history_router
 from ..histories.record_entity import (
     BASIC,
     BASIC_ID,
@@ -27,6 +29,7 @@ from ..histories.record_entity import (
     ORDER_ID,
     REACTOR,
 )
+from ..histories.record_hooks import HOOKS_CONTINUED, HOOKS_ID, HOOKS_MAX_HISTORY, HOOKS_SECOND
 from ._routers import TASK, build_reactor_routers, build_task_router
 
 
@@ -115,3 +118,43 @@ async def test_continue_as_new_bound_is_part_of_the_replayed_decision() -> None:
     plugin = RouterPlugin(build_task_router(), max_history_events=10 * CONTINUED_MAX_HISTORY)
     with pytest.raises(NondeterminismError, match="ContinuedAsNew"):
         await _replayer(plugin).replay_workflow(_load(CONTINUED, CONTINUED_ID))
+
+
+# -- histories recorded before the Temporal half was split (workflows/ apart from adapter/) --
+
+
+def _hooks_plugin() -> RouterPlugin:
+    return RouterPlugin(
+        build_history_router(), max_history_events=HOOKS_MAX_HISTORY, workflows=HOOK_WORKFLOWS
+    )
+
+
+async def test_hooked_entity_run_that_continued_as_new_replays() -> None:
+    """An entity whose handler waited on ``exec_hook`` while the hook dispatched to it, with
+    a hook answer nobody had consumed yet carried across continue-as-new."""
+    history = _load(HOOKS_CONTINUED, HOOKS_ID)
+    types = _types(history)
+    assert types[-1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert _count(history, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) == 2
+    assert _count(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) == 2
+    carried = json.loads(
+        history.events[-1]
+        .workflow_execution_continued_as_new_event_attributes.input.payloads[0]
+        .data
+    )
+    assert carried["hook_state"]["inbox"]["signals"] == {"reminder-1": [{"reminder": "pay"}]}
+
+    result = await _replayer(_hooks_plugin()).replay_workflow(history)
+
+    assert result.replay_failure is None
+
+
+async def test_hooked_entity_second_run_replays_from_the_carried_input() -> None:
+    """The next run starts from the input the old code wrote (snapshot, remembered replies,
+    hook inbox) and hooks again."""
+    history = _load(HOOKS_SECOND, HOOKS_ID)
+    assert _count(history, EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) == 1
+
+    result = await _replayer(_hooks_plugin()).replay_workflow(history)
+
+    assert result.replay_failure is None

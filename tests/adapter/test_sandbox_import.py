@@ -23,4 +23,4 @@ async def test_workflow_importing_the_adapter_runs_in_a_default_sandbox(
             task_queue=task_queue,
             execution_timeout=timedelta(seconds=60),
         )
-    assert result == "exec_hook"
+    assert result == "exec_hook RouterClient"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from temporal_router.adapter._search import ROUTER_DEFINITION, ROUTER_STATE
+    from temporal_router.workflows import ROUTER_DEFINITION, ROUTER_STATE
 
 __all__ = [
     "CountUntilContinueAsNewSuggested",

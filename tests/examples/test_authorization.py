@@ -22,9 +22,9 @@ from temporal_router import (
     caller_context,
     define_workflow,
 )
-from temporal_router.adapter import RouterClient, exec_hook
-from temporal_router.adapter._dev import DevServer
-from temporal_router.testing import unique_task_queue
+from temporal_router.adapter import RouterClient
+from temporal_router.testing import DevServer, unique_task_queue
+from temporal_router.workflows import exec_hook
 from tests.adapter._hook_support import hook_client, ok_data
 
 

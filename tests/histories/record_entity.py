@@ -28,7 +28,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ..adapter._routers import (
     build_reactor_routers,

@@ -22,8 +22,8 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from temporal_router.adapter._dev import DevServer
 from temporal_router.otel import configure_tracing
+from temporal_router.testing import DevServer
 
 HERE = Path(__file__).resolve().parent
 #: role -> file; the scenario's two orders.

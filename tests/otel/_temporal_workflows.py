@@ -7,7 +7,7 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from temporal_router.adapter import signal
+    from temporal_router.workflows import signal
 
 
 @workflow.defn(name="OtelEcho")

@@ -14,9 +14,10 @@ from temporalio.client import Client
 from temporalio.worker import Replayer, Worker
 
 from temporal_router import Context, WorkflowRouter
-from temporal_router.adapter import RouterClient, RouterPlugin, exec_hook
-from temporal_router.adapter._dev import DevServer
+from temporal_router.adapter import RouterClient, RouterPlugin
 from temporal_router.otel import TEMPORAL_WORKFLOW_ID, WORKFLOW_ID
+from temporal_router.testing import DevServer
+from temporal_router.workflows import exec_hook
 
 from ._helpers import dump_spans, make_definition
 from ._temporal_workflows import OtelEcho

@@ -38,8 +38,9 @@ from temporal_router import (
     create_reactors,
     define_workflow,
 )
-from temporal_router.adapter import RouterClient, RouterPlugin, exec_hook
-from temporal_router.adapter import signal as hook_signal
+from temporal_router.adapter import RouterClient, RouterPlugin
+from temporal_router.workflows import exec_hook
+from temporal_router.workflows import signal as hook_signal
 
 __all__ = [
     "BUGGY",

@@ -33,7 +33,7 @@ from temporal_router import (
     WorkflowRouter,
 )
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 from temporal_router.testing._temporal import unique_task_queue
 
 from ._app import Ledger, bounded, build_ledger_router, history_length, hosted

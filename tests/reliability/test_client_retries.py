@@ -10,7 +10,7 @@ from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
 from temporal_router import DispatchResult, RouterFailure
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._app import Ledger, bounded, build_ledger_router, hosted
 

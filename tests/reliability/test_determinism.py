@@ -22,7 +22,8 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from temporal_router import Context, WorkflowRouter
-from temporal_router.adapter import RouterPlugin, exec_hook
+from temporal_router.adapter import RouterPlugin
+from temporal_router.workflows import exec_hook
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 IDS: dict[str, str] = json.loads((HISTORIES / "orders_ids.json").read_text())

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from temporal_router import UnexpectedFailure
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 from temporal_router.testing._temporal import unique_task_queue
 
 from ._app import Healthy, bounded, build_buggy_router, hosted

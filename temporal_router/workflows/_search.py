@@ -2,7 +2,7 @@
 
 Both are ``Keyword`` attributes: exact-match, filterable in list queries such as
 ``RouterState = "Done" AND RouterDefinition = "Task"``. A server must have them registered
-before a workflow can upsert them; the embedded dev server (:class:`DevServer`) registers
+before a workflow can upsert them; the embedded dev server (``temporal_router.testing.DevServer``) registers
 :data:`SEARCH_ATTRIBUTES` itself. On another server, register them once, e.g.::
 
     temporal operator search-attribute create --name RouterState --type Keyword
@@ -10,7 +10,7 @@ before a workflow can upsert them; the embedded dev server (:class:`DevServer`) 
 
 Example::
 
-    from temporal_router.adapter._search import ROUTER_STATE
+    from temporal_router.workflows import ROUTER_STATE
     query = f'{ROUTER_STATE.name} = "Done"'
 """
 

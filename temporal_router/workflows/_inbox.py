@@ -1,0 +1,154 @@
+"""Where a workflow keeps the hook answers it received, and how an entity hosts hooks.
+
+Answers arrive by signal (:data:`HOOK_SIGNAL`) and wait in the workflow's :class:`HookInbox`
+until ``wait_for`` consumes them; answers received but not yet consumed are carried across
+continue-as-new. An entity keeps its inbox itself (it is a :class:`HookHost`, and carries the
+inbox in its input); any other workflow gets one on first use, kept here, carried in the
+``temporal_router.inbox`` memo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from temporalio import workflow
+from temporalio.common import RawValue
+
+from ..router import Workflow
+from ._errors import HookFailed
+from ._messages import HOOK_SIGNAL, INBOX_MEMO, HookAnswer, InboxState
+
+__all__ = ["HookHost", "HookInbox", "inbox", "inbox_memo_for_continue_as_new"]
+
+
+class HookInbox:
+    """Signals received by one workflow, by signal id; each wait consumes one."""
+
+    def __init__(self, state: InboxState | None = None) -> None:
+        state = state or InboxState()
+        self.signals = {k: list(v) for k, v in state.signals.items()}
+        self.failures = dict(state.failures)
+
+    def receive(self, answer: HookAnswer) -> None:
+        """Keep one answer (or final failure) until a wait consumes it."""
+        if answer.error is not None:
+            self.failures[answer.id] = answer.error
+        else:
+            self.signals.setdefault(answer.id, []).append(answer.data)
+
+    def receive_raw(self, value: RawValue) -> None:
+        """The :data:`HOOK_SIGNAL` handler: decode, then :meth:`receive`.
+
+        A payload that is not a :class:`HookAnswer` is dropped with a warning: a stray
+        signal must not fail the workflow task (which would retry it forever).
+        """
+        try:
+            answer = workflow.payload_converter().from_payload(value.payload, HookAnswer)
+        except Exception as exc:
+            workflow.logger.warning("dropped a malformed %s signal: %s", HOOK_SIGNAL, exc)
+            return
+        self.receive(answer)
+
+    def ready(self, signal_id: str) -> bool:
+        """True if a wait on ``signal_id`` can return (an answer or a failure is here)."""
+        return bool(self.signals.get(signal_id)) or signal_id in self.failures
+
+    def take(self, signal_id: str) -> Any:
+        """Consume the oldest answer for ``signal_id``, or raise its failure."""
+        queue = self.signals.get(signal_id)
+        if queue:
+            data = queue.pop(0)
+            if not queue:
+                del self.signals[signal_id]
+            return data
+        error = self.failures.pop(signal_id)
+        raise HookFailed(error.hook_id or signal_id, error.message or "failed")
+
+    def to_state(self) -> InboxState:
+        """What to carry across continue-as-new."""
+        return InboxState(
+            signals={k: list(v) for k, v in self.signals.items()}, failures=dict(self.failures)
+        )
+
+    def is_empty(self) -> bool:
+        """True if no answer and no failure waits here."""
+        return not (self.signals or self.failures)
+
+
+@runtime_checkable
+class HookHost(Protocol):
+    """A workflow that hosts hooks itself: the entity workflow.
+
+    Its handlers wait for hooks while holding the entity's one-at-a-time lock; while one
+    waits, commands from the entity's own hooks apply at once, and the waiting handler
+    continues from the state they left.
+    """
+
+    def hook_inbox(self) -> HookInbox:
+        """The inbox, carried across continue-as-new by the host."""
+        ...
+
+    def committed(self) -> tuple[Workflow, int]:
+        """The committed workflow and its version."""
+        ...
+
+    def begin_hook_wait(self) -> None:
+        """A dispatch holding the lock starts waiting for a hook: let hooks' commands in."""
+        ...
+
+    def end_hook_wait(self) -> None:
+        """The waiting dispatch woke up."""
+        ...
+
+
+#: Where a workflow that is not a host keeps its inbox: on its own instance, which lives as
+#: long as the run does in this worker (a weak map would need hashable instances).
+_INBOX_ATTRIBUTE = "_temporal_router_inbox"
+
+
+def _plain_inbox(instance: Any) -> HookInbox | None:
+    box = getattr(instance, _INBOX_ATTRIBUTE, None)
+    return box if isinstance(box, HookInbox) else None
+
+
+def inbox() -> HookInbox:
+    """The current workflow's inbox, registering the signal handler on first use.
+
+    Signals that arrived before the handler existed are buffered by Temporal and delivered
+    when it is registered, so nothing is lost by registering lazily.
+    """
+    instance = workflow.instance()
+    if isinstance(instance, HookHost):
+        return instance.hook_inbox()
+    box = _plain_inbox(instance)
+    if box is None:
+        box = HookInbox(workflow.memo_value(INBOX_MEMO, None, type_hint=InboxState))
+        setattr(instance, _INBOX_ATTRIBUTE, box)
+        if workflow.get_signal_handler(HOOK_SIGNAL) is None:
+            workflow.set_signal_handler(HOOK_SIGNAL, box.receive_raw)
+    return box
+
+
+def inbox_memo_for_continue_as_new(memo: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The memo for continue-as-new that carries this run's unconsumed answers.
+
+    ``memo`` is the one the workflow passes (None: Temporal copies the current memo). Hosts
+    carry their inbox in their input: their memo is left alone.
+    """
+    instance = workflow.instance()
+    if isinstance(instance, HookHost):
+        return memo
+    box = _plain_inbox(instance)
+    current = workflow.memo()
+    if box is None:
+        # Never touched in this run: the carried state (if any) is still current.
+        if memo is not None and INBOX_MEMO in current and INBOX_MEMO not in memo:
+            return {**memo, INBOX_MEMO: current[INBOX_MEMO]}
+        return memo
+    if box.is_empty() and INBOX_MEMO not in current:
+        return memo
+    # Always written once present, even empty: a consumed answer must not come back.
+    base = dict(current) if memo is None else dict(memo)
+    base[INBOX_MEMO] = box.to_state()
+    return base
