@@ -27,7 +27,8 @@ import pytest_asyncio
 import yaml
 
 import temporal_router
-from temporal_router.cli import _parser, load_app
+from temporal_router.cli._app import load_app
+from temporal_router.cli._parser import build_parser
 from temporal_router.testing import DevServer, find_temporal_cli
 from temporal_router.testing._dev import _search_attribute_type
 from temporal_router.workflows import SEARCH_ATTRIBUTES
@@ -348,7 +349,7 @@ def test_dockerfile_command_is_a_real_subcommand_for_a_real_app(worker: dict[str
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert argv[0] in pyproject["project"]["scripts"]
     assert pyproject["project"]["scripts"][argv[0]] == "temporal_router.cli:main"
-    args = _parser().parse_args(argv[1:])
+    args = build_parser().parse_args(argv[1:])
     assert args.command_name == "worker"
     assert args.tracing is True
     app = load_app(args.app)
@@ -377,7 +378,7 @@ def test_dockerfile_copies_what_the_package_and_the_app_need() -> None:
     install = next(n for n, (i, rest) in enumerate(steps) if i == "RUN" and "pip install" in rest)
     assert all(n < install for n, s in copied if s in ("pyproject.toml", "temporal_router"))
     # The app is not in the distribution: it is copied and imported from the working directory.
-    app_package = _parser().parse_args(_dockerfile_argv()[1:]).app.split(":")[0].split(".")[0]
+    app_package = build_parser().parse_args(_dockerfile_argv()[1:]).app.split(":")[0].split(".")[0]
     assert app_package in names
     workdir = [rest for i, rest in steps if i == "WORKDIR"]
     assert workdir, "the app is imported from the working directory"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from temporal_router.cli import _parser
+from temporal_router.cli._parser import build_parser
 from temporal_router.testing import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -166,7 +166,7 @@ def _command_lines() -> list[tuple[str, str]]:
 def test_documented_command_lines_parse() -> None:
     lines = _command_lines()
     assert len(lines) >= 4
-    parser = _parser()
+    parser = build_parser()
     for page, line in lines:
         words = [w for w in shlex.split(line) if "$" not in w]
         try:

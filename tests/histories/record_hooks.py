@@ -33,12 +33,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from temporal_router.testing import DevServer
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Worker
 
 from temporal_router.adapter import RouterClient, RouterPlugin
+from temporal_router.testing import DevServer
 
 from ._hook_history import HOOK_WORKFLOWS, build_history_router
 

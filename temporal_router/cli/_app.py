@@ -1,0 +1,228 @@
+"""What every ``temporal-router`` command shares: the app, errors and exit codes, output, the
+connection to Temporal and the caller context."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..router import Caller, WorkflowRouter
+
+__all__ = [
+    "DEV_STATE_FILE",
+    "EXIT_BAD_INPUT",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_SERVER",
+    "STATE_DIR",
+    "App",
+    "CliError",
+    "_app",
+    "_caller",
+    "_client",
+    "_parse_json",
+    "_print_json",
+    "_progress",
+    "_router_client",
+    "_say",
+    "load_app",
+]
+
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_SERVER = 0, 1, 2, 3
+STATE_DIR = Path(".temporal-router")
+DEV_STATE_FILE = STATE_DIR / "dev.json"
+DEFAULT_TASK_QUEUE = "temporal-router"
+
+
+class CliError(Exception):
+    """A one-line error for the user, with the exit code to end with."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class App:
+    """What ``--app`` names: the plugin to run and the routers it hosts."""
+
+    plugin: Any  # RouterPlugin; typed loosely so that importing the CLI stays cheap
+    routers: tuple[WorkflowRouter, ...]
+    task_queue: str
+    module: Any
+
+    def router(self, name: str | None) -> WorkflowRouter:
+        """The router for definition ``name`` (or the only one)."""
+        if name is None:
+            if len(self.routers) == 1:
+                return self.routers[0]
+            names = ", ".join(r.definition.name for r in self.routers)
+            raise CliError(f"the app hosts several definitions ({names}): pass --definition NAME")
+        for router in self.routers:
+            if router.definition.name == name:
+                return router
+        raise CliError(f"the app has no definition {name!r}")
+
+
+def load_app(spec: str) -> App:
+    """Import ``module[:attribute]`` and build the :class:`App` it describes."""
+    from ..adapter import RouterPlugin
+
+    module_name, _, attribute = spec.partition(":")
+    # Like `python -m` (and uvicorn), find app modules in the working directory: the
+    # console script's sys.path holds only its own directory.
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CliError(f"cannot import app module {module_name!r}: {exc}") from None
+    candidates = [attribute] if attribute else ["plugin", "router", "routers"]
+    target = None
+    for name in candidates:
+        if hasattr(module, name):
+            target = getattr(module, name)
+            break
+    if target is None:
+        raise CliError(
+            f"{module_name!r} has no {' / '.join(candidates)}: name one with {module_name}:NAME"
+        )
+    if isinstance(target, RouterPlugin):
+        plugin = target
+    elif isinstance(target, WorkflowRouter):
+        plugin = RouterPlugin(target)
+    elif isinstance(target, (list, tuple)) and all(isinstance(r, WorkflowRouter) for r in target):
+        plugin = RouterPlugin(*target)
+    else:
+        raise CliError(
+            f"{spec} is {type(target).__name__}, not a RouterPlugin, WorkflowRouter or list of routers"
+        )
+    task_queue = str(getattr(module, "TASK_QUEUE", DEFAULT_TASK_QUEUE))
+    return App(plugin, tuple(plugin.routers), task_queue, module)
+
+
+# -- output helpers -----------------------------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _progress(text: str) -> None:
+    print(f"» {text}", file=sys.stderr, flush=True)
+
+
+def _print_json(value: Any) -> None:
+    _say(json.dumps(value, indent=2, default=str))
+
+
+def _parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+
+
+# -- connection -----------------------------------------------------------------------------------
+
+
+def _dev_address() -> str | None:
+    try:
+        state = json.loads(DEV_STATE_FILE.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = state.get("pid")
+    if isinstance(pid, int):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return None
+    address = state.get("address")
+    return address if isinstance(address, str) else None
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIterator[Any]:
+    from temporalio.client import Client
+    from temporalio.service import RPCError
+
+    from ..adapter import connect_client
+
+    address = args.address or None
+    configured = address is not None or bool(os.environ.get("TEMPORAL_ADDRESS"))
+    if not configured:
+        address = _dev_address()
+        if address is None:
+            raise CliError(
+                "no Temporal server: set TEMPORAL_ADDRESS, pass --address, or start "
+                "`temporal-router dev` in another terminal",
+                EXIT_SERVER,
+            )
+    where = address or os.environ.get("TEMPORAL_ADDRESS")
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            if configured:
+                client = await stack.enter_async_context(
+                    connect_client(plugins=plugins, namespace=args.namespace, address=address)
+                )
+            else:  # the server `temporal-router dev` recorded
+                assert address is not None
+                client = await Client.connect(
+                    address, namespace=args.namespace or "default", plugins=list(plugins)
+                )
+        except RPCError as exc:
+            raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
+        except (ConnectionError, RuntimeError) as exc:
+            raise CliError(
+                f"cannot reach Temporal at {where}: {exc} (is the server running?)", EXIT_SERVER
+            ) from None
+        except (OSError, ValueError) as exc:  # TEMPORAL_TLS_* files, config file
+            raise CliError(f"cannot configure the connection to {where}: {exc}") from None
+        try:
+            yield client
+        except RPCError as exc:
+            raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
+
+
+def _app(args: argparse.Namespace, required: bool = True) -> App | None:
+    spec = args.app or os.environ.get("TEMPORAL_ROUTER_APP")
+    if not spec:
+        if required:
+            raise CliError("which app? pass --app MODULE[:ATTR] or set TEMPORAL_ROUTER_APP")
+        return None
+    return load_app(spec)
+
+
+def _router_client(args: argparse.Namespace, client: Any, app: App, definition: str | None) -> Any:
+    from ..adapter import RouterClient
+
+    return RouterClient(
+        client,
+        app.router(definition),
+        task_queue=args.task_queue or app.task_queue,
+        context=_caller(args),
+    )
+
+
+def _caller(args: argparse.Namespace) -> Caller | None:
+    """The caller that --identity/--role/--tenant/--correlation-id describe, if any."""
+    fields: dict[str, Any] = {
+        "identity": getattr(args, "identity", None),
+        "roles": tuple(getattr(args, "role", None) or ()),
+        "tenant": getattr(args, "tenant", None),
+        "correlation_id": getattr(args, "correlation_id", None),
+    }
+    if not any(fields.values()):
+        return None
+    return Caller(**fields)

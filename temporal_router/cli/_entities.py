@@ -1,0 +1,201 @@
+"""The commands that talk to entities: ``dispatch``, ``get``, ``list`` and ``hook``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import uuid
+from typing import Any
+
+from ..router import (
+    DispatchResult,
+    UnknownNameError,
+    ValidationError,
+    WorkflowRouter,
+    dump_model,
+    to_iso,
+)
+from ._app import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SERVER,
+    CliError,
+    _app,
+    _client,
+    _parse_json,
+    _print_json,
+    _progress,
+    _router_client,
+    _say,
+)
+
+__all__ = ["cmd_dispatch", "cmd_get", "cmd_hook", "cmd_list"]
+
+
+def _result_json(result: DispatchResult) -> dict[str, Any]:
+    if result.ok and result.workflow is not None:
+        wf = result.workflow
+        return {
+            "ok": True,
+            "id": wf.id,
+            "state": wf.state,
+            "data": dump_model(wf.data),
+            "updated_at": to_iso(wf.updated_at),
+            "events": [{"type": e.type, "data": dump_model(e.data)} for e in result.events],
+        }
+    error = result.error
+    assert error is not None
+    fields: dict[str, Any] = {"category": error.category, "message": error.message}
+    for name in ("code", "source", "name"):
+        if hasattr(error, name):
+            fields[name] = getattr(error, name)
+    if hasattr(error, "issues"):
+        fields["issues"] = json.loads(json.dumps(error.issues, default=str))
+    if hasattr(error, "data"):
+        data = error.data
+        fields["data"] = dump_model(data) if hasattr(data, "model_dump") else data
+    return {"ok": False, "error": fields}
+
+
+async def cmd_dispatch(args: argparse.Namespace) -> int:
+    app = _app(args)
+    assert app is not None
+    payload = _parse_json(args.payload, "--payload") if args.payload else {}
+    if not isinstance(payload, dict):
+        raise CliError("--payload must be a JSON object")
+    router = app.router(args.definition)
+    try:
+        router.definition.parse_command({"type": args.command, "payload": payload})
+    except UnknownNameError:
+        known = ", ".join(router.definition.commands)
+        raise CliError(
+            f"unknown command {args.command!r} for {router.definition.name} (known: {known}); nothing sent"
+        ) from None
+    except ValidationError as exc:
+        raise CliError(
+            f"invalid payload for {args.command}: {_issues(exc)}; nothing sent"
+        ) from None
+    create = _create_spec(args, router)
+    command_id = args.command_id or str(uuid.uuid4())
+    async with _client(args, [app.plugin]) as client:
+        rc = _router_client(args, client, app, args.definition)
+        try:
+            result = await asyncio.wait_for(
+                rc.dispatch(
+                    args.id,
+                    {"type": args.command, "payload": payload},
+                    command_id=command_id,
+                    expected_version=args.expected_version,
+                    create=create,
+                ),
+                timeout=args.timeout,
+            )
+        except TimeoutError:
+            raise CliError(
+                f"no result within {args.timeout:g}s: is a worker running on task queue "
+                f"{rc.task_queue!r}? The command may still be applied; to get its result "
+                f"exactly once, repeat it with --command-id {command_id}",
+                EXIT_SERVER,
+            ) from None
+    _print_json(_result_json(result))
+    return EXIT_OK if result.ok else EXIT_REFUSED
+
+
+def _create_spec(args: argparse.Namespace, router: WorkflowRouter) -> dict[str, Any] | None:
+    """``--create STATE --data JSON`` as RouterClient's ``create=``, checked before sending."""
+    if not args.create:
+        if args.data:
+            raise CliError("--data goes with --create STATE; nothing sent")
+        return None
+    definition = router.definition
+    if not definition.has_state(args.create):
+        known = ", ".join(definition.states)
+        raise CliError(
+            f"unknown state {args.create!r} for {definition.name} (known: {known}); nothing sent"
+        )
+    data = _parse_json(args.data, "--data") if args.data else {}
+    if not isinstance(data, dict):
+        raise CliError("--data must be a JSON object")
+    try:
+        definition.validate("state", args.create, data, source="state")
+    except ValidationError as exc:
+        raise CliError(f"invalid --data for {args.create}: {_issues(exc)}; nothing sent") from None
+    return {"initial_state": args.create, "data": data}
+
+
+def _issues(exc: ValidationError) -> str:
+    from ..router import issue_messages
+
+    return issue_messages(exc.issues)
+
+
+async def cmd_get(args: argparse.Namespace) -> int:
+    from temporalio.service import RPCError, RPCStatusCode
+
+    app = _app(args)
+    assert app is not None
+    async with _client(args, [app.plugin]) as client:
+        rc = _router_client(args, client, app, args.definition)
+        try:
+            snap = await rc.get(args.id)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise CliError(f"no entity {args.id!r}", EXIT_REFUSED) from None
+            raise
+    _print_json(
+        {
+            "id": snap.id,
+            "state": snap.state,
+            "data": dump_model(snap.data),
+            "version": snap.version,
+            "created_at": to_iso(snap.created_at),
+            "updated_at": to_iso(snap.updated_at),
+        }
+    )
+    return EXIT_OK
+
+
+async def cmd_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    assert app is not None
+    definition = app.router(args.definition).definition
+    if args.state is not None and not definition.has_state(args.state):
+        known = ", ".join(definition.states)
+        raise CliError(f"unknown state {args.state!r} for {definition.name} (known: {known})")
+    async with _client(args, [app.plugin]) as client:
+        rc = _router_client(args, client, app, args.definition)
+        rows = [entity async for entity in rc.list(state=args.state)]
+    for entity in rows:
+        _say(f"{entity.id}\t{entity.state or '-'}")
+    _progress(f"{len(rows)} entit{'y' if len(rows) == 1 else 'ies'}")
+    return EXIT_OK
+
+
+async def cmd_hook(args: argparse.Namespace) -> int:
+    from ..workflows import HookTargetError
+
+    app = _app(args)
+    assert app is not None
+    hook_args = _parse_json(args.args, "--args") if args.args else []
+    if not isinstance(hook_args, list):
+        raise CliError("--args must be a JSON array")
+    if not (args.entity or (args.hook_task_queue and args.workflow_name)):
+        raise CliError(
+            "which workflow should the hook run? pass --hook-task-queue Q --workflow-name W, "
+            "or --entity NAME (both); nothing sent"
+        )
+    async with _client(args, [app.plugin]) as client:
+        rc = _router_client(args, client, app, args.definition)
+        try:
+            hook_id = await rc.hook(
+                args.id,
+                task_queue=args.hook_task_queue,
+                workflow_name=args.workflow_name,
+                entity=args.entity,
+                args=hook_args,
+            )
+        except HookTargetError as exc:
+            raise CliError(str(exc), EXIT_REFUSED) from None
+    _say(hook_id)
+    return EXIT_OK

@@ -1,0 +1,136 @@
+"""The argument parser of the ``temporal-router`` command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from ._entities import cmd_dispatch, cmd_get, cmd_hook, cmd_list
+from ._graph import cmd_graph, cmd_traces
+from ._server import cmd_dev, cmd_worker
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="temporal-router",
+        description="Typed, observable state machines on Temporal.",
+        epilog="Exit codes: 0 ok, 1 refused, 2 bad input (nothing sent), 3 server unreachable.",
+    )
+    sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, help: str, fn: Callable[[argparse.Namespace], Any]
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(run=fn)
+        p.add_argument(
+            "--app",
+            help="MODULE[:ATTR] naming a RouterPlugin, router or list of routers (env TEMPORAL_ROUTER_APP)",
+        )
+        p.add_argument(
+            "--task-queue", help="task queue of the entities (default: the app's TASK_QUEUE)"
+        )
+        p.add_argument(
+            "--namespace", help="Temporal namespace (env TEMPORAL_NAMESPACE; default 'default')"
+        )
+        p.add_argument("--address", help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+        return p
+
+    def add_caller(p: argparse.ArgumentParser) -> None:
+        group = p.add_argument_group(
+            "caller", "who sends the request (middleware sees it as ctx.caller)"
+        )
+        group.add_argument("--identity", help="the caller's identity, e.g. a user id")
+        group.add_argument(
+            "--role", action="append", metavar="ROLE", help="a role of the caller (repeatable)"
+        )
+        group.add_argument("--tenant", help="the tenant the call acts for")
+        group.add_argument("--correlation-id", help="ties together what one request causes")
+
+    p = add(
+        "dev",
+        "Run the embedded Temporal dev server (with Web UI), a worker for the app, and local traces.",
+        cmd_dev,
+    )
+    p.add_argument("--no-ui", action="store_true", help="do not serve the Web UI")
+    p.add_argument("--port", type=int, help="frontend port (default: a free one)")
+    p.add_argument("--db", help="SQLite file, to keep entities across restarts")
+    p.add_argument("--service-name", default=None, help="OTel service name")
+
+    p = add(
+        "worker",
+        "Run a worker for the app against TEMPORAL_ADDRESS (graceful stop on SIGTERM).",
+        cmd_worker,
+    )
+    p.add_argument("--tracing", action="store_true", help="export traces per the OTEL_* variables")
+    p.add_argument("--service-name", default=None, help="OTel service name")
+    p.add_argument(
+        "--graceful-shutdown-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, how long running activities may take to finish (default 10)",
+    )
+
+    p = add("dispatch", "Send a command to an entity and print the result.", cmd_dispatch)
+    p.add_argument("id", help="entity (workflow) id")
+    p.add_argument("command", help="command type, e.g. Pay")
+    p.add_argument("--payload", help="command payload as a JSON object")
+    p.add_argument("--definition", help="definition name, when the app hosts several")
+    p.add_argument("--command-id", help="makes the command exactly-once across retries")
+    p.add_argument(
+        "--expected-version", type=int, help="refuse unless the entity is at this version"
+    )
+    p.add_argument(
+        "--create", metavar="STATE", help="create the entity in STATE if it does not exist"
+    )
+    p.add_argument("--data", help="initial data (JSON object) for --create")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up waiting for the result after this long (default 60)",
+    )
+    add_caller(p)
+
+    p = add("get", "Print an entity's current state, data and version.", cmd_get)
+    p.add_argument("id", help="entity (workflow) id")
+    p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_caller(p)
+
+    p = add("list", "List running entities, optionally in one state.", cmd_list)
+    p.add_argument("--state", help="only entities in this state")
+    p.add_argument("--definition", help="definition name, when the app hosts several")
+
+    p = add("hook", "Ask a running workflow to start a hook; prints the hook id.", cmd_hook)
+    p.add_argument("id", help="the workflow to hook into")
+    p.add_argument("--hook-task-queue", help="task queue of the hooked workflow")
+    p.add_argument("--workflow-name", help="workflow type of the hook")
+    p.add_argument("--entity", help="shorthand: task queue and workflow type both")
+    p.add_argument("--args", help="hook arguments as a JSON array")
+    p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_caller(p)
+
+    p = add(
+        "graph", "Print the states x commands of the app's routers as a Mermaid diagram.", cmd_graph
+    )
+    p.add_argument("--definition", help="only this definition")
+
+    p = sub.add_parser(
+        "traces",
+        help="Draw the local trace file as a waterfall.",
+        description="Draw the local trace file as a waterfall.",
+    )
+    p.set_defaults(run=cmd_traces)
+    p.add_argument("workflow_id", nargs="?", help="only traces that touch this workflow id")
+    p.add_argument(
+        "--file",
+        help="trace file (default .temporal-router/traces.jsonl, env TEMPORAL_ROUTER_TRACES_PATH)",
+    )
+    p.add_argument("--width", type=int, default=40, help="width of the duration bars")
+    p.add_argument("--limit", type=int, metavar="N", help="only the N most recent traces")
+    return parser
