@@ -28,6 +28,7 @@ Example::
 
 import contextlib
 
+from ._compat import moved_attribute as _moved_attribute
 from .router import (
     HOOK_EVENTS,
     Caller,
@@ -185,18 +186,7 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> object:
-    # PEP 562; the import is lazy so that the pure router never loads temporalio.
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        warnings.warn(
-            f"temporal_router.{name} moved to {_MOVED[name]}.{name}; import it from there",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _moved_attribute(__name__, _MOVED, name)
 
 
 for _name in __all__:

@@ -40,6 +40,7 @@ MODES: dict[str, str | None] = {
     "docs/interceptors.md": "script",
     "docs/otel.md": "session",
     "docs/deployment.md": None,
+    "docs/architecture.md": None,
     "docs/testing.md": "pytest",
 }
 

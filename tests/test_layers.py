@@ -221,5 +221,5 @@ def test_the_checks_see_a_violation() -> None:
     targets = {imp.target for imp in _imports(entity)}
     assert "temporal_router.router" in targets
     assert "temporal_router.workflows._messages" in targets
-    client = PACKAGE_DIR / "adapter" / "_connect.py"
-    assert "temporal_router.testing" in {imp.target for imp in _imports(client)}  # lazy
+    plugin = PACKAGE_DIR / "adapter" / "_plugin.py"
+    assert "temporal_router.otel" in {imp.target for imp in _imports(plugin)}  # lazy

@@ -13,6 +13,7 @@ Example::
 
 from typing import Any as _Any
 
+from .._compat import moved_attribute as _moved_attribute
 from ._client import EntityListing, RouterClient, Snapshot
 from ._codec import EncryptionCodec
 from ._connect import connect_client
@@ -61,15 +62,4 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> _Any:
-    # PEP 562: old import paths keep working for one release.
-    if name in _MOVED:
-        import importlib
-        import warnings
-
-        warnings.warn(
-            f"temporal_router.adapter.{name} moved to {_MOVED[name]}.{name}; import it from there",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _moved_attribute(__name__, _MOVED, name)

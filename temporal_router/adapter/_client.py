@@ -40,9 +40,7 @@ from ..workflows import (
     ROUTER_DEFINITION,
     ROUTER_STATE,
     SNAPSHOT_QUERY,
-    CreateSpec,
     DispatchRequest,
-    EntityInput,
     HookConfig,
     HookRequest,
     HookTargetError,
@@ -51,7 +49,13 @@ from ..workflows import (
 # How a client encodes what an entity reads: internals of the workflows package, shared with
 # the entity so that both sides agree byte for byte; not part of its public API.
 from ..workflows._entity import start_search_attributes
-from ..workflows._messages import MAX_MESSAGE_BYTES, is_pydantic_json, reply_to_result
+from ..workflows._messages import (
+    MAX_MESSAGE_BYTES,
+    CreateSpec,
+    EntityInput,
+    is_pydantic_json,
+    reply_to_result,
+)
 from ._send import send_command
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio.client import Client, Plugin
 from temporalio.envconfig import ClientConfig
 
-if TYPE_CHECKING:
-    from ..testing import DevServer
+from ..testing import DevServer
 
 __all__ = ["connect_client"]
 
@@ -90,8 +89,6 @@ async def connect_client(
     namespace = namespace or environ.get("TEMPORAL_NAMESPACE") or "default"
     owned = dev_server is None or not dev_server.running
     if dev_server is None:
-        from ..testing import DevServer  # the fallback only: the dev server is a test tool
-
         dev_server = DevServer(namespaces=[namespace])
     elif namespace not in dev_server.namespaces:
         raise ValueError(

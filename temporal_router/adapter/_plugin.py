@@ -17,7 +17,10 @@ from temporalio.worker import ReplayerConfig, WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from ..router import ConfigurationError, MigrationPipeline, Reactors, WorkflowRouter
-from ..workflows import DISPATCH_UPDATE, EntityOptions, EntityWorkflow, entity_workflow_class
+from ..workflows import DISPATCH_UPDATE
+
+# The plugin is what makes entity workflow classes: the factory is internal to the two.
+from ..workflows._entity import EntityOptions, EntityWorkflow, entity_workflow_class
 from ._activities import ACTIVITIES
 from ._codec import EncryptionCodec
 from ._extension import RouterExtension

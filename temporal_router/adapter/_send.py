@@ -15,7 +15,11 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdate
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from ..workflows import DISPATCH_UPDATE, REJECTION_TYPE, DispatchReply, DispatchRequest, WireError
+from ..workflows import DISPATCH_UPDATE, DispatchReply, DispatchRequest
+
+# How the entity's validator words a refusal: internal to the workflows package and the
+# sending side, not public.
+from ..workflows._messages import REJECTION_TYPE, WireError
 
 __all__ = ["rejection_of", "send_command"]
 

@@ -29,9 +29,9 @@ with workflow.unsafe.imports_passed_through():
         hook,
         host_snapshot,
         signal,
-        signal_info,
         wait_for,
     )
+    from temporal_router.workflows._hooks import signal_info
 
 __all__ = [
     "ALL_WORKFLOWS",

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporal_router import DispatchResult, ValidationError
 from temporal_router.adapter import RouterClient
 from temporal_router.testing import DevServer
-from temporal_router.workflows import EntityInput
+from temporal_router.workflows._messages import EntityInput
 
 from ._routers import (
     TASK,

@@ -25,7 +25,7 @@ from temporal_router import (
 )
 from temporal_router.adapter import RouterClient
 from temporal_router.testing import DevServer
-from temporal_router.workflows import EntityInput
+from temporal_router.workflows._messages import EntityInput
 
 from ._routers import NotAllowed, build_task_router, history_length, hosted
 

@@ -18,9 +18,9 @@ from temporal_router.workflows import (
     HookLoopError,
     HookRequest,
     HookTargetError,
-    parse_duration,
-    signal_info,
 )
+from temporal_router.workflows._config import parse_duration
+from temporal_router.workflows._hooks import signal_info
 from temporal_router.workflows._inbox import HookInbox
 from temporal_router.workflows._messages import HookFailure, InboxState, RetrySettings
 

@@ -21,7 +21,7 @@ from temporal_router.adapter import (
     RouterPlugin,
 )
 from temporal_router.testing import DevServer
-from temporal_router.workflows import EntityWorkflow, entity_workflow_class
+from temporal_router.workflows._entity import EntityWorkflow, entity_workflow_class
 
 from ._routers import TASK, build_task_router
 
