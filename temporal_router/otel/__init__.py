@@ -44,7 +44,8 @@ from ._attributes import (
     WORKFLOW_ID,
     WORKFLOW_STATE,
 )
-from ._plugin import is_fault, otel_plugin
+from ._outcome import is_fault
+from ._plugin import otel_plugin
 from ._setup import (
     DEFAULT_SERVICE_NAME,
     DEFAULT_TRACES_PATH,

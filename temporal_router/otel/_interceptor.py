@@ -30,10 +30,17 @@ as the router's whole dispatch bookkeeping on a worker (span creation, the sandb
   end, with the same status and exception rules.
 
 Every other workflow, Update, signal, query, activity and client call is traced exactly as
-temporalio does. The ``_tracer-data`` header is decoded with :func:`json.loads` when it is
-``json/plain`` (what temporalio writes) rather than through the default payload converter
-(same carrier, about half the cost; other encodings take temporalio's path), and a header
-that cannot be decoded leaves the span without a parent instead of failing the Update.
+temporalio does: the workflow inbound interceptor is a composition, temporalio's tracing
+inbound interceptor over the same ``next``, to which every call is delegated except the
+entity commands' validator and handler (public APIs only: temporalio's tracing class is
+only used as the ``type[WorkflowInboundInterceptor]`` its public interceptor returns).
+
+The ``_tracer-data`` header is decoded as temporalio encodes it: the carrier dict of its
+text-map propagator (W3C trace context and baggage, :data:`_PROPAGATOR`), stored as a
+payload of temporalio's default payload converter. It is read with :func:`json.loads` when
+it is ``json/plain`` (what that converter writes for a dict; same carrier, about half the
+cost), other encodings through the default payload converter, and a header that cannot be
+decoded leaves the span without a parent instead of failing the Update.
 """
 
 from __future__ import annotations
@@ -43,19 +50,30 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import opentelemetry.trace
 from opentelemetry import context as otel_context
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
+from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.opentelemetry import OpenTelemetryInterceptor
-from temporalio.contrib.opentelemetry import _otel_interceptor as _temporal_otel
+from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
-from temporalio.worker import HandleUpdateInput, WorkflowInterceptorClassInput
+from temporalio.worker import (
+    ExecuteWorkflowInput,
+    HandleQueryInput,
+    HandleSignalInput,
+    HandleUpdateInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
 
 from ._attributes import TEMPORAL_WORKFLOW_ID
 from ._entry import UPDATE_ENTRY, UpdateEntry
@@ -64,8 +82,12 @@ __all__ = ["RouterTracingInterceptor"]
 
 logger = logging.getLogger("temporal_router.otel")
 
-#: The instrumentation scope of temporalio's own spans, for the spans made here in its name.
-_TEMPORAL_SCOPE = _temporal_otel.__name__
+#: The instrumentation scope of temporalio's own spans, for the spans made here in its name
+#: (temporalio names its tracer after the module that defines its interceptor).
+_TEMPORAL_SCOPE = OpenTelemetryInterceptor.__module__
+#: The propagator temporalio's interceptor injects and extracts with (its own, not the
+#: global one): W3C trace context, then W3C baggage.
+_PROPAGATOR = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
 #: temporalio's header, and the encoding its default payload converter gives a dict.
 _TRACER_HEADER = "_tracer-data"
 _JSON_PLAIN = b"json/plain"
@@ -75,7 +97,7 @@ _TEMPORAL_UPDATE_ID = "temporalUpdateID"
 
 
 def _headers_to_context(headers: Mapping[str, Payload]) -> Context:
-    """temporalio's ``_headers_to_context``, with the ``json/plain`` header decoded directly.
+    """The context temporalio's interceptor would attach for ``headers``.
 
     A header that cannot be decoded gives an empty context (the span has no parent), logged:
     telemetry never fails an Update.
@@ -84,9 +106,11 @@ def _headers_to_context(headers: Mapping[str, Payload]) -> Context:
     if not header:
         return Context()
     try:
-        if header.metadata.get("encoding") != _JSON_PLAIN:
-            return _temporal_otel._headers_to_context(headers)
-        return _temporal_otel.default_text_map_propagator.extract(json.loads(header.data))
+        if header.metadata.get("encoding") == _JSON_PLAIN:
+            carrier = json.loads(header.data)
+        else:
+            carrier = PayloadConverter.default.from_payloads([header])[0]
+        return _PROPAGATOR.extract(carrier)
     except Exception:
         logger.warning("could not decode the trace context header", exc_info=True)
         return Context()
@@ -144,6 +168,91 @@ def _handle_update_span(
     span.end()
 
 
+class _RouterInbound(WorkflowInboundInterceptor):
+    """temporalio's tracing inbound interceptor over ``next``, every call delegated to it,
+    except the entity commands' validator and handler, which go straight to ``next`` with
+    the span logic of the module docstring. Subclassed per worker with the class variables
+    set (:meth:`RouterTracingInterceptor.workflow_interceptor_class`)."""
+
+    #: temporalio's tracing inbound interceptor class, and what makes an entity command.
+    tracing: ClassVar[type[WorkflowInboundInterceptor]]
+    entity_types: ClassVar[frozenset[str]]
+    update: ClassVar[str]
+
+    def __init__(self, next: WorkflowInboundInterceptor) -> None:
+        super().__init__(next)
+        self._tracing = self.tracing(next)
+        self._entity: bool | None = None
+
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        self._tracing.init(outbound)
+
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        return await self._tracing.execute_workflow(input)
+
+    async def handle_signal(self, input: HandleSignalInput) -> None:
+        await self._tracing.handle_signal(input)
+
+    async def handle_query(self, input: HandleQueryInput) -> Any:
+        return await self._tracing.handle_query(input)
+
+    def _is_entity_command(self, input: HandleUpdateInput) -> bool:
+        if input.update != self.update:
+            return False
+        entity = self._entity
+        if entity is None:
+            entity = self._entity = workflow.info().workflow_type in self.entity_types
+        return entity
+
+    def handle_update_validator(self, input: HandleUpdateInput) -> None:
+        if not self._is_entity_command(input):
+            self._tracing.handle_update_validator(input)
+            return
+        try:
+            self.next.handle_update_validator(input)
+        except Exception as exc:
+            try:
+                _rejection_span(input, exc)
+            except Exception:  # telemetry never changes the outcome
+                logger.warning("could not trace a rejected command", exc_info=True)
+            raise
+
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        if not self._is_entity_command(input):
+            return await self._tracing.handle_update_handler(input)
+        parent = _headers_to_context(input.headers)
+        entry: UpdateEntry | None = None
+        started_ns = 0
+        current = parent
+        try:
+            attributes = _workflow_attributes()
+            attributes[_TEMPORAL_UPDATE_ID] = input.id
+            entry = UpdateEntry(attributes)
+            started_ns = _now_ns()
+            current = otel_context.set_value(UPDATE_ENTRY, entry, parent)
+        except Exception:
+            logger.warning("could not trace a command", exc_info=True)
+        token = otel_context.attach(current)
+        failure: BaseException | None = None
+        try:
+            return await self.next.handle_update_handler(input)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            # As temporalio's attached_context: detach only if ours is current, and ignore a
+            # token from another contextvars.Context (an abandoned handler finalised wherever
+            # the GC runs).
+            if otel_context.get_current() is current:
+                with contextlib.suppress(ValueError, RuntimeError):
+                    token.var.reset(token)
+            if entry is not None and (not entry.taken or _is_fault(failure)):
+                try:
+                    _handle_update_span(input, parent, started_ns, failure)
+                except Exception:  # telemetry never changes the outcome
+                    logger.warning("could not trace a command", exc_info=True)
+
+
 class RouterTracingInterceptor(OpenTelemetryInterceptor):
     """``OpenTelemetryInterceptor(add_temporal_spans=True)``, minus the ``ValidateUpdate``
     span of accepted entity commands and the ``HandleUpdate`` span that wrapped the router's
@@ -163,70 +272,18 @@ class RouterTracingInterceptor(OpenTelemetryInterceptor):
         self.entity_types = frozenset(entity_types)
         self.update = update
 
-    def workflow_interceptor_class(
+    # temporalio annotates its return with its private tracing class; ours composes that
+    # class instead of subclassing it, so it is the public WorkflowInboundInterceptor type.
+    def workflow_interceptor_class(  # type: ignore[override]
         self, input: WorkflowInterceptorClassInput
-    ) -> type[_temporal_otel._TracingWorkflowInboundInterceptor]:
-        base = super().workflow_interceptor_class(input)
-        entity_types, update = self.entity_types, self.update
+    ) -> type[WorkflowInboundInterceptor]:
+        base: type[WorkflowInboundInterceptor] = super().workflow_interceptor_class(input)
+        router = self
 
-        class _Inbound(base):  # type: ignore[valid-type,misc]
-            _entity: bool | None = None
-
-            def _is_entity_command(self, input: HandleUpdateInput) -> bool:
-                if input.update != update:
-                    return False
-                entity = self._entity
-                if entity is None:
-                    entity = self._entity = workflow.info().workflow_type in entity_types
-                return entity
-
-            def handle_update_validator(self, input: HandleUpdateInput) -> None:
-                if not self._is_entity_command(input):
-                    super().handle_update_validator(input)
-                    return
-                try:
-                    self.next.handle_update_validator(input)
-                except Exception as exc:
-                    try:
-                        _rejection_span(input, exc)
-                    except Exception:  # telemetry never changes the outcome
-                        logger.warning("could not trace a rejected command", exc_info=True)
-                    raise
-
-            async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
-                if not self._is_entity_command(input):
-                    return await super().handle_update_handler(input)
-                parent = _headers_to_context(input.headers)
-                entry: UpdateEntry | None = None
-                started_ns = 0
-                current = parent
-                try:
-                    attributes = _workflow_attributes()
-                    attributes[_TEMPORAL_UPDATE_ID] = input.id
-                    entry = UpdateEntry(attributes)
-                    started_ns = _now_ns()
-                    current = otel_context.set_value(UPDATE_ENTRY, entry, parent)
-                except Exception:
-                    logger.warning("could not trace a command", exc_info=True)
-                token = otel_context.attach(current)
-                failure: BaseException | None = None
-                try:
-                    return await self.next.handle_update_handler(input)
-                except BaseException as exc:
-                    failure = exc
-                    raise
-                finally:
-                    # As temporalio's attached_context: detach only if ours is current, and
-                    # ignore a token from another contextvars.Context (an abandoned handler
-                    # finalised wherever the GC runs).
-                    if otel_context.get_current() is current:
-                        with contextlib.suppress(ValueError, RuntimeError):
-                            token.var.reset(token)
-                    if entry is not None and (not entry.taken or _is_fault(failure)):
-                        try:
-                            _handle_update_span(input, parent, started_ns, failure)
-                        except Exception:  # telemetry never changes the outcome
-                            logger.warning("could not trace a command", exc_info=True)
+        class _Inbound(_RouterInbound):
+            tracing = base
+            entity_types = router.entity_types
+            update = router.update
 
         _Inbound.__qualname__ = _Inbound.__name__ = f"Router{base.__name__}"
         return _Inbound

@@ -62,7 +62,7 @@ Context handling
     The span is attached as the current OpenTelemetry context in ``dispatch:start`` and
     detached in ``dispatch:end``; both run in the dispatching task, so the ``contextvars``
     tokens are valid. Each dispatch's bookkeeping lives in a frame on a
-    ``ContextVar`` stack (tuples, copied on write), found again at ``dispatch:end`` by the
+    ``ContextVar`` stack (tuples, copied on write; ``_frames.py``), found again at ``dispatch:end`` by the
     identity of the workflow and command objects. Nested dispatches therefore pair correctly,
     concurrent dispatches of the same workflow id in different tasks never see each other's
     frames (Ryte's map keyed by workflow id mixes them up), and a second otel plugin on the
@@ -83,34 +83,23 @@ Inside Temporal workflows
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-import traceback
 from collections.abc import Mapping
-from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
-from opentelemetry.context import Context as OtelContext
-from opentelemetry.semconv.attributes import exception_attributes
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from .. import __version__
 from ..router import (
-    DependencyFailure,
     DispatchResult,
-    DomainFailure,
     PipelineError,
     Plugin,
     ReadonlyContext,
-    RouterFailure,
-    UnexpectedFailure,
-    ValidationFailure,
     WorkflowDefinition,
     WorkflowRouter,
     define_plugin,
@@ -118,12 +107,7 @@ from ..router import (
 from ._attributes import (
     COMMAND_TYPE,
     DEFINITION,
-    ERROR_CATEGORY,
-    ERROR_CODE,
-    ERROR_DEPENDENCY,
     ERROR_MESSAGE,
-    ERROR_SOURCE,
-    ERROR_TYPE,
     EVENT_EMITTED,
     EVENT_ERROR,
     EVENT_TRANSITION,
@@ -132,10 +116,6 @@ from ._attributes import (
     METRIC_DISPATCH_DURATION,
     METRIC_DISPATCHES,
     METRIC_TRANSITIONS,
-    OTHER,
-    RESULT,
-    RESULT_CANCELLED,
-    RESULT_ERROR,
     RESULT_OK,
     SPAN_DISPATCH,
     TRANSITION_FROM,
@@ -144,8 +124,10 @@ from ._attributes import (
     WORKFLOW_STATE,
 )
 from ._entry import UPDATE_ENTRY, UpdateEntry
+from ._frames import Frame, Scope, active_frame, pop_frame, push_frame
+from ._outcome import Outcome, error_attributes, exception_event
 
-__all__ = ["is_fault", "otel_plugin"]
+__all__ = ["otel_plugin"]
 
 logger = logging.getLogger("temporal_router.otel")
 
@@ -170,31 +152,6 @@ DURATION_BUCKETS: Final[tuple[float, ...]] = (
     60.0,
     300.0,
 )
-
-
-def is_fault(error: PipelineError) -> bool:
-    """True if ``error`` is a fault of the system (span status ERROR), False for a refusal.
-
-    Faults: ``unexpected`` and ``dependency`` failures, ``validation`` of data a handler
-    produced (any source but ``command``), and ``router`` ``UNKNOWN_STATE``. Refusals:
-    ``domain`` failures, an invalid command payload, ``UNKNOWN_COMMAND`` and ``NO_HANDLER``.
-    A cancellation (an ``unexpected`` failure wrapping a non-``Exception``) is neither.
-
-    Example::
-
-        result = await router.dispatch(wf, {"type": "Start", "payload": {}})
-        if not result.ok and is_fault(result.error):
-            alert(result.error.message)
-    """
-    if isinstance(error, DomainFailure):
-        return False
-    if isinstance(error, ValidationFailure):
-        return error.source != "command"
-    if isinstance(error, RouterFailure):
-        return error.code == "UNKNOWN_STATE"
-    if isinstance(error, DependencyFailure):
-        return True
-    return isinstance(error.error, Exception)
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -225,12 +182,6 @@ class _Guard:
         return True
 
 
-def _qualified_name(exc: BaseException) -> str:
-    cls = type(exc)
-    module = cls.__module__
-    return f"{module}.{cls.__qualname__}" if module and module != "builtins" else cls.__qualname__
-
-
 def _monotonic_ns() -> int | None:
     """A monotonic reading, or None where clocks are off limits (Temporal's sandbox, when
     this module is not passed through). Only used for durations, never for control flow."""
@@ -248,120 +199,6 @@ def _command_type(command: object) -> object:
     if isinstance(command, Mapping):
         return command.get("type")
     return getattr(command, "type", None)
-
-
-def _error_attributes(error: PipelineError) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {ERROR_CATEGORY: error.category}
-    if isinstance(error, DomainFailure | RouterFailure):
-        attributes[ERROR_CODE] = error.code
-    elif isinstance(error, ValidationFailure):
-        attributes[ERROR_SOURCE] = error.source
-    elif isinstance(error, DependencyFailure):
-        attributes[ERROR_DEPENDENCY] = error.name
-    return attributes
-
-
-def _exception_event(exc: BaseException) -> dict[str, AttributeValue]:
-    return {
-        exception_attributes.EXCEPTION_TYPE: _qualified_name(exc),
-        exception_attributes.EXCEPTION_MESSAGE: str(exc),
-        exception_attributes.EXCEPTION_STACKTRACE: "".join(traceback.format_exception(exc)),
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What a :class:`DispatchResult` means for telemetry."""
-
-    result: str
-    error: PipelineError | None = None
-    error_type: str | None = None  # set exactly for faults
-    description: str | None = None
-    exception: BaseException | None = None
-
-    @classmethod
-    def of(cls, result: DispatchResult) -> _Outcome:
-        error = result.error
-        if result.ok or error is None:
-            return cls(RESULT_OK)
-        if isinstance(error, UnexpectedFailure) and not isinstance(error.error, Exception):
-            return cls(RESULT_CANCELLED)
-        if not is_fault(error):
-            return cls(RESULT_ERROR, error)
-        if isinstance(error, UnexpectedFailure | DependencyFailure):
-            exc = error.error
-            return cls(
-                RESULT_ERROR,
-                error,
-                _qualified_name(exc),
-                f"{type(exc).__qualname__}: {error.message}",
-                exc,
-            )
-        code = error.code if isinstance(error, RouterFailure) else error.category
-        return cls(RESULT_ERROR, error, code, error.message)
-
-    def span_attributes(self) -> dict[str, AttributeValue]:
-        """Result and error attributes for the span (set in one call with the transition)."""
-        if self.error is None:
-            return {RESULT: self.result}
-        attributes = _error_attributes(self.error)
-        attributes[RESULT] = self.result
-        if self.error_type is not None:
-            attributes[ERROR_TYPE] = self.error_type
-        return attributes
-
-    def metric_attributes(self) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {RESULT: self.result}
-        if self.error is not None:
-            attributes[ERROR_CATEGORY] = self.error.category
-        if self.error_type is not None:
-            attributes[ERROR_TYPE] = self.error_type
-        return attributes
-
-
-@dataclass(eq=False, slots=True)
-class _Scope:
-    """A span made current: the context attached, and the token to detach it with."""
-
-    span: Span
-    context: OtelContext
-    token: Token[OtelContext]
-
-    @classmethod
-    def open(cls, span: Span) -> _Scope:
-        context = trace.set_span_in_context(span)
-        return cls(span, context, otel_context.attach(context))
-
-    def detach(self) -> None:
-        # Like temporalio.contrib.opentelemetry's attached_context: detach only if ours is the
-        # current context, and ignore a token from another contextvars.Context (a dispatch
-        # abandoned by an evicted workflow is finalised wherever the GC runs), which
-        # opentelemetry.context.detach would log as "Failed to detach context".
-        if otel_context.get_current() is not self.context:
-            return
-        with contextlib.suppress(ValueError, RuntimeError):
-            self.token.var.reset(self.token)
-
-
-@dataclass(eq=False, slots=True)
-class _Frame:
-    """The bookkeeping of one dispatch, for one plugin instance."""
-
-    owner: _Telemetry
-    workflow: object
-    command: object
-    passive: bool = False
-    dispatch: _Scope | None = None
-    definition: str = ""
-    command_label: str = OTHER
-    state_label: str = OTHER
-    transition: tuple[str, str] | None = None
-    started_ns: int | None = None  # only for spans without timestamps (no-op tracers)
-
-
-#: The open dispatches of the current task, innermost last. Tuples, so that tasks spawned
-#: inside a dispatch inherit a snapshot and never mutate their parent's stack.
-_FRAMES: ContextVar[tuple[_Frame, ...]] = ContextVar("temporal_router_otel_frames", default=())
 
 
 # --- the plugin -----------------------------------------------------------------------------
@@ -416,50 +253,15 @@ class _RouterHooks:
         self._telemetry = telemetry
         self._definition = definition
 
-    # -- frames ------------------------------------------------------------------------------
-
-    def _active_frame(self) -> _Frame | None:
-        """This plugin's innermost open dispatch, or None if there is none or it is inert."""
-        for frame in reversed(_FRAMES.get()):
-            if frame.owner is self._telemetry:
-                return None if frame.passive else frame
-        return None
-
-    def _pop_frame(self, workflow: object, command: object) -> _Frame | None:
-        stack = _FRAMES.get()
-        for i in range(len(stack) - 1, -1, -1):
-            frame = stack[i]
-            if (
-                frame.owner is self._telemetry
-                and frame.workflow is workflow
-                and frame.command is command
-            ):
-                _FRAMES.set(stack[:i] + stack[i + 1 :])
-                return frame
-        return None
-
     # -- dispatch ------------------------------------------------------------------------------
 
     def dispatch_start(self, workflow: Any, command: Any) -> None:
         with _Guard("dispatch:start"):
-            frame = _Frame(self._telemetry, workflow, command)
-            stack = _FRAMES.get()
-            if stack:
-                top = stack[-1]
-                # Another otel plugin's hook has just opened this very dispatch (two plugins
-                # on one router, e.g. through a merge): stay inert rather than duplicate. (A
-                # dispatch nested in this one finds this plugin's inert frame on top instead.)
-                frame.passive = (
-                    top.workflow is workflow
-                    and top.command is command
-                    and top.owner is not self._telemetry
-                    and not top.passive
-                )
-            _FRAMES.set((*stack, frame))
+            frame = push_frame(self._telemetry, workflow, command)
             if not frame.passive:
                 self._open_dispatch(frame, workflow, command)
 
-    def _open_dispatch(self, frame: _Frame, workflow: Any, command: Any) -> None:
+    def _open_dispatch(self, frame: Frame, workflow: Any, command: Any) -> None:
         definition = self._definition
         frame.definition = definition.name
         command_type = _command_type(command)
@@ -487,19 +289,19 @@ class _RouterHooks:
             attributes.update(entry.attributes)
             kind = SpanKind.SERVER
         span = self._telemetry.tracer.start_span(name, kind=kind, attributes=attributes)
-        frame.dispatch = _Scope.open(span)
+        frame.dispatch = Scope.open(span)
         if not isinstance(getattr(span, "start_time", None), int):
             frame.started_ns = _monotonic_ns()
 
     def dispatch_end(self, workflow: Any, command: Any, result: DispatchResult) -> None:
-        frame: _Frame | None = None
+        frame: Frame | None = None
         with _Guard("dispatch:end"):
-            frame = self._pop_frame(workflow, command)
+            frame = pop_frame(self._telemetry, workflow, command)
         if frame is None or frame.passive:
             return
-        outcome = _Outcome(RESULT_OK)
+        outcome = Outcome(RESULT_OK)
         with _Guard("dispatch:end (result)"):
-            outcome = _Outcome.of(result)
+            outcome = Outcome.of(result)
         duration_s: float | None = None
         if frame.dispatch is not None:
             with _Guard("dispatch:end (dispatch span)"):
@@ -521,7 +323,7 @@ class _RouterHooks:
                 self._telemetry.duration.record(max(duration_s, 0.0), attributes)
 
     @staticmethod
-    def _close(scope: _Scope, outcome: _Outcome, transition: tuple[str, str] | None) -> None:
+    def _close(scope: Scope, outcome: Outcome, transition: tuple[str, str] | None) -> None:
         """Finish ``scope``'s span with ``outcome`` and detach it, whatever fails."""
         try:
             span = scope.span
@@ -533,7 +335,7 @@ class _RouterHooks:
                 if outcome.error_type is not None:
                     span.set_status(Status(StatusCode.ERROR, outcome.description))
                 if outcome.exception is not None:
-                    span.add_event("exception", _exception_event(outcome.exception))
+                    span.add_event("exception", exception_event(outcome.exception))
         finally:
             try:
                 scope.span.end()
@@ -553,7 +355,7 @@ class _RouterHooks:
 
     def _event_span(self) -> Span | None:
         """The span of the active dispatch, if it records (events on others are dropped)."""
-        frame = self._active_frame()
+        frame = active_frame(self._telemetry)
         scope = None if frame is None else frame.dispatch
         if scope is None or not scope.span.is_recording():
             return None
@@ -561,7 +363,7 @@ class _RouterHooks:
 
     def transition(self, from_state: str, to_state: str, workflow: Any) -> None:
         with _Guard("transition"):
-            frame = self._active_frame()
+            frame = active_frame(self._telemetry)
             if frame is None:
                 return
             frame.transition = (from_state, to_state)
@@ -591,7 +393,7 @@ class _RouterHooks:
             span = self._event_span()
             if span is not None:
                 span.add_event(
-                    EVENT_ERROR, {**_error_attributes(error), ERROR_MESSAGE: error.message}
+                    EVENT_ERROR, {**error_attributes(error), ERROR_MESSAGE: error.message}
                 )
 
 

@@ -53,6 +53,7 @@ from ._executor import (
     WorkflowExecutor,
     memory_store,
 )
+from ._hooks import HOOK_EVENTS, HookEvent
 from ._migration import (
     MigrateResult,
     MigrationEntry,
@@ -63,16 +64,8 @@ from ._migration import (
 )
 from ._plugin import PLUGIN_BRAND, Plugin, define_plugin, is_plugin
 from ._reactor import ReactorCommand, ReactorContext, Reactors, create_reactors
-from ._router import (
-    HOOK_EVENTS,
-    Handler,
-    HookEvent,
-    Middleware,
-    Next,
-    Route,
-    StateBuilder,
-    WorkflowRouter,
-)
+from ._router import WorkflowRouter
+from ._routes import Handler, Middleware, Next, Route, StateBuilder
 from ._types import (
     Command,
     CommandLike,

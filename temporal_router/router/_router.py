@@ -8,20 +8,22 @@ Global middleware runs in ``use()`` order (merged routers and plugins included).
 middleware is the single-state builder's, then the multi-state builder's, and is skipped for
 wildcard handlers. Routes are resolved and their chains assembled once per
 ``(state, command)`` and cached until the next registration.
+
+The route table's parts (entries, :class:`StateBuilder`, :class:`Route`) are in
+``_routes.py``, hook storage and emission (the :class:`HookEmitter` base) in ``_hooks.py``;
+this module has the registration API, route resolution and the dispatch pipeline.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Final, Literal, TypeAlias, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from ._caller import Caller
 from ._caller import _current as _current_caller_var
-from ._compose import _Next, compile_chain, is_awaitable
+from ._compose import _Next
 from ._context import Context, ReadonlyContext, _ContextTracking, current_context
 from ._definition import WorkflowDefinition, utc_now
 from ._deps import wrap_deps as wrap_deps_
@@ -33,7 +35,18 @@ from ._errors import (
     ValidationError,
     issue_messages,
 )
+from ._hooks import HOOK_EVENTS, HookEmitter, HookEvent
 from ._plugin import is_plugin
+from ._routes import (
+    Entry,
+    Middleware,
+    Route,
+    StateBuilder,
+    StateHandlers,
+    check_callable,
+    describe,
+    make_entry,
+)
 from ._types import (
     CommandLike,
     DependencyFailure,
@@ -46,131 +59,14 @@ from ._types import (
     Workflow,
 )
 
-__all__ = [
-    "HOOK_EVENTS",
-    "Handler",
-    "HookEvent",
-    "Middleware",
-    "Next",
-    "Route",
-    "StateBuilder",
-    "WorkflowRouter",
-    "classify_error",
-]
+__all__ = ["WorkflowRouter", "classify_error"]
 
-logger = logging.getLogger("temporal_router")
-
-HookEvent: TypeAlias = Literal[
-    "dispatch:start",
-    "dispatch:end",
-    "pipeline:start",
-    "pipeline:end",
-    "transition",
-    "error",
-    "event",
-]
-
-#: Each hook event and the arguments its callbacks receive, in order. A callback may accept
-#: fewer positional arguments; it gets the leading ones.
-HOOK_EVENTS: Final[dict[str, tuple[str, ...]]] = {
-    "dispatch:start": ("workflow", "command"),
-    "dispatch:end": ("workflow", "command", "result"),
-    "pipeline:start": ("ctx",),
-    "pipeline:end": ("ctx", "result"),
-    "transition": ("from_state", "to_state", "workflow"),
-    "error": ("error", "ctx"),
-    "event": ("event", "workflow"),
-}
-
-Next: TypeAlias = Callable[[], Awaitable[None]]
-Handler: TypeAlias = Callable[[Context], Any]
-Middleware: TypeAlias = Callable[[Context, Next], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _current_caller = _current_caller_var.get
-#: The callbacks of one hook event, with how many arguments each takes (None: all).
-_Callbacks: TypeAlias = tuple[tuple[Callable[..., Any], int | None], ...]
-
-
-def _after(callbacks: _Callbacks, entry: tuple[Callable[..., Any], int | None]) -> int:
-    """The position after ``entry`` in ``callbacks`` (by identity: equal entries repeat)."""
-    return next(i for i, item in enumerate(callbacks) if item is entry) + 1
-
 
 #: Not yet in the route cache (None there means "resolved: no handler").
 _UNRESOLVED: Any = object()
-
-
-def _describe(fn: object) -> str:
-    return getattr(fn, "__qualname__", None) or repr(fn)
-
-
-def _positional_capacity(fn: Callable[..., Any]) -> int | None:
-    """How many positional arguments ``fn`` accepts (None: any number, or unknowable)."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    count = 0
-    for p in params:
-        if p.kind is p.VAR_POSITIONAL:
-            return None
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            count += 1
-    return count
-
-
-def _check_callable(fn: object, role: str, arity: int, where: str) -> None:
-    if not callable(fn):
-        raise ConfigurationError(f"{where}: {role} must be callable, got {fn!r}")
-    try:
-        inspect.signature(fn).bind(*([None] * arity))
-    except TypeError as exc:
-        args = "(ctx)" if arity == 1 else "(ctx, next)"
-        raise ConfigurationError(
-            f"{where}: {role} {_describe(fn)} must accept {args}: {exc}"
-        ) from None
-    except ValueError:  # builtins without a signature: trust them
-        pass
-
-
-@dataclass(slots=True)
-class _Entry:
-    inline: tuple[Middleware, ...]
-    handler: Handler
-
-
-@dataclass(slots=True)
-class _Builder:
-    handlers: dict[str, _Entry] = field(default_factory=dict)
-    middleware: list[Middleware] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A resolved route: the middleware chain (outermost first) and the handler."""
-
-    state: str
-    command: str
-    kind: Literal["single", "multi", "wildcard"]
-    chain: tuple[Middleware, ...]
-    handler: Handler
-    #: The chain and handler compiled into one callable (built once, when the route is).
-    run: Callable[[Context], Awaitable[None]] = field(init=False, repr=False, compare=False)
-    #: The outermost middleware (None without middleware) and the rest of the chain
-    #: compiled: dispatch runs the outermost layer itself, saving a coroutine.
-    _outer: Middleware | None = field(init=False, repr=False, compare=False)
-    _inner: Callable[[Context], Any] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "run", compile_chain(self.chain, self.handler))
-        if self.chain:
-            object.__setattr__(self, "_outer", self.chain[0])
-            inner = compile_chain(self.chain[1:], self.handler) if self.chain[1:] else self.handler
-            object.__setattr__(self, "_inner", inner)
-        else:
-            object.__setattr__(self, "_outer", None)
-            object.__setattr__(self, "_inner", self.handler)
 
 
 def _error_message(exc: BaseException) -> str:
@@ -192,65 +88,7 @@ def classify_error(exc: BaseException) -> PipelineError:
     return UnexpectedFailure(exc, _error_message(exc))
 
 
-class StateBuilder:
-    """Registers handlers and middleware for one or more states.
-
-    Get one from :meth:`WorkflowRouter.state`. ``on(command, *fns)``: the last function is
-    the handler, earlier ones are inline middleware; with no functions it returns a
-    decorator. ``use(middleware)`` adds state middleware.
-
-    Example::
-
-        todo = router.state("Todo")
-        todo.use(audit)
-
-        @todo.on("Start")
-        async def start(ctx: Context) -> None: ...
-    """
-
-    def __init__(self, router: WorkflowRouter, states: Sequence[str], kind: str) -> None:
-        self._router = router
-        self._states = tuple(states)
-        self._kind = kind
-
-    def __repr__(self) -> str:
-        return f"StateBuilder({list(self._states)!r})"
-
-    @overload
-    def on(self, command: str) -> Callable[[F], F]: ...
-    @overload
-    def on(self, command: str, *fns: Callable[..., Any]) -> StateBuilder: ...
-    def on(self, command: str, *fns: Callable[..., Any]) -> StateBuilder | Callable[[F], F]:
-        """Register the handler (last of ``fns``) and inline middleware for ``command``."""
-        router = self._router
-        where = f"state({self._label()}).on({command!r})"
-        router._check_command(command, where)
-        if not fns:
-
-            def decorator(fn: F) -> F:
-                self.on(command, fn)
-                return fn
-
-            return decorator
-        entry = router._make_entry(fns, where)
-        for state in self._states:
-            router._builder(self._kind, state).handlers[command] = entry
-        router._changed()
-        return self
-
-    def use(self, middleware: Middleware) -> StateBuilder:
-        """Add state middleware; it applies to every handler matched in these states."""
-        _check_callable(middleware, "middleware", 2, f"state({self._label()}).use")
-        for state in self._states:
-            self._router._builder(self._kind, state).middleware.append(middleware)
-        self._router._changed()
-        return self
-
-    def _label(self) -> str:
-        return repr(self._states[0]) if self._kind == "single" else repr(list(self._states))
-
-
-class WorkflowRouter:
+class WorkflowRouter(HookEmitter):
     """Routes commands to handlers by (state, command), through middleware, with hooks.
 
     Args:
@@ -284,21 +122,14 @@ class WorkflowRouter:
             )
         if on_hook_error is not None and not callable(on_hook_error):
             raise ConfigurationError(f"on_hook_error must be callable, got {on_hook_error!r}")
+        super().__init__(on_hook_error)
         self.definition = definition
         self.deps = deps
-        self.on_hook_error = on_hook_error
         self.wrap_deps = wrap_deps
-        self._single: dict[str, _Builder] = {}
-        self._multi: dict[str, _Builder] = {}
-        self._wildcards: dict[str, _Entry] = {}
+        self._single: dict[str, StateHandlers] = {}
+        self._multi: dict[str, StateHandlers] = {}
+        self._wildcards: dict[str, Entry] = {}
         self._global: list[Middleware] = []
-        self._hooks: dict[str, list[tuple[Callable[..., Any], int]]] = {e: [] for e in HOOK_EVENTS}
-        #: ``_hooks`` as tuples, what dispatch iterates; replaced (never mutated) on change.
-        self._emits: dict[str, _Callbacks] = {e: () for e in HOOK_EVENTS}
-        #: ``_emits`` in ``HOOK_EVENTS`` order, for dispatch to unpack in one go.
-        self._emit_table: tuple[_Callbacks, ...] = tuple(self._emits.values())
-        #: Whether a pipeline hook is registered (only then is a ReadonlyContext built).
-        self._pipeline_hooks = False
         self._routes: dict[tuple[str, str], Route | None] = {}
         self._ctx_deps = wrap_deps_(deps) if wrap_deps else deps
 
@@ -396,10 +227,10 @@ class WorkflowRouter:
                 if inspect.iscoroutine(outcome):
                     outcome.close()
                 raise ConfigurationError(
-                    f"plugin {_describe(item)} returned an awaitable: plugins run synchronously"
+                    f"plugin {describe(item)} returned an awaitable: plugins run synchronously"
                 )
         else:
-            _check_callable(item, "middleware", 2, "use")
+            check_callable(item, "middleware", 2, "use")
             self._global.append(item)
             self._changed()
         return self
@@ -417,29 +248,9 @@ class WorkflowRouter:
                 return fn
 
             return decorator
-        self._wildcards[command] = self._make_entry(fns, where)
+        self._wildcards[command] = make_entry(fns, where)
         self._changed()
         return self
-
-    def _add_hook(self, event: str, callback: Callable[..., Any]) -> None:
-        wanted = len(HOOK_EVENTS[event])
-        capacity = _positional_capacity(callback)
-        self._hooks[event].append((callback, wanted if capacity is None else min(capacity, wanted)))
-        self._hooks_changed()
-
-    def _hooks_changed(self) -> None:
-        # Callbacks that take every argument get None: called with the args tuple itself.
-        self._emits = {
-            event: tuple(
-                (callback, None if arity == len(HOOK_EVENTS[event]) else arity)
-                for callback, arity in callbacks
-            )
-            for event, callbacks in self._hooks.items()
-        }
-        self._emit_table = tuple(self._emits[event] for event in HOOK_EVENTS)
-        self._pipeline_hooks = any(
-            self._emits[event] for event in ("pipeline:start", "pipeline:end", "error")
-        )
 
     def _check_command(self, command: object, where: str) -> None:
         if not isinstance(command, str) or not self.definition.has_command(command):
@@ -448,18 +259,11 @@ class WorkflowRouter:
                 f"(declared: {', '.join(self.definition.commands) or 'none'})"
             )
 
-    def _make_entry(self, fns: Sequence[Callable[..., Any]], where: str) -> _Entry:
-        *inline, handler = fns
-        for mw in inline:
-            _check_callable(mw, "inline middleware", 2, where)
-        _check_callable(handler, "handler", 1, where)
-        return _Entry(tuple(inline), handler)
-
-    def _builder(self, kind: str, state: str) -> _Builder:
+    def _builder(self, kind: str, state: str) -> StateHandlers:
         table = self._single if kind == "single" else self._multi
         builder = table.get(state)
         if builder is None:
-            builder = table[state] = _Builder()
+            builder = table[state] = StateHandlers()
         return builder
 
     def _changed(self) -> None:
@@ -480,9 +284,7 @@ class WorkflowRouter:
                 ours.middleware.extend(theirs.middleware)
         for command, entry in child._wildcards.items():
             self._wildcards.setdefault(command, entry)
-        for event, callbacks in child._hooks.items():
-            self._hooks[event].extend(callbacks)
-        self._hooks_changed()
+        self._extend_hooks(child)
         self._changed()
 
     # -- introspection ---------------------------------------------------------------------
@@ -672,61 +474,3 @@ class WorkflowRouter:
             caller if caller is not None else _current_caller(),
         )
         return ctx, route
-
-    async def _emit(self, event: str, args: tuple[Any, ...]) -> None:
-        pending = self._emit_sync(self._emits[event], args)
-        if pending is not None:
-            await pending
-
-    def _emit_sync(self, callbacks: _Callbacks, args: tuple[Any, ...]) -> Awaitable[None] | None:
-        """Call ``callbacks`` (an event's, from ``_emits``) until one returns an awaitable;
-        hand back the rest.
-
-        Plain-``def`` hooks (the usual telemetry hooks) then cost no coroutine at all. The
-        callbacks are the tuple of when the emit starts: a hook registering another hook
-        does not change this emit.
-        """
-        for entry in callbacks:  # no enumerate: the position is needed only off the hot path
-            callback, arity = entry
-            try:
-                out = callback(*args) if arity is None else callback(*args[:arity])
-            except Exception as exc:
-                return self._finish_emit(callbacks, _after(callbacks, entry), args, None, exc)
-            if out is not None and hasattr(out, "__await__"):
-                return self._finish_emit(callbacks, _after(callbacks, entry), args, out, None)
-        return None
-
-    async def _finish_emit(
-        self,
-        callbacks: _Callbacks,
-        start: int,
-        args: tuple[Any, ...],
-        pending: Any,
-        error: Exception | None,
-    ) -> None:
-        if error is not None:
-            await self._report_hook_error(error)
-        if pending is not None:
-            try:
-                await pending
-            except Exception as exc:
-                await self._report_hook_error(exc)
-        for callback, arity in callbacks[start:]:
-            try:
-                out = callback(*args) if arity is None else callback(*args[:arity])
-                if is_awaitable(out):
-                    await out
-            except Exception as exc:
-                await self._report_hook_error(exc)
-
-    async def _report_hook_error(self, exc: Exception) -> None:
-        if self.on_hook_error is None:
-            logger.error("lifecycle hook failed", exc_info=exc)
-            return
-        try:
-            out = self.on_hook_error(exc)
-            if is_awaitable(out):
-                await out
-        except Exception:
-            # The error reporter itself failed: dispatch must still never raise.
-            logger.exception("on_hook_error raised while reporting a hook failure")
