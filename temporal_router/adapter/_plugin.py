@@ -182,6 +182,9 @@ class RouterPlugin(SimplePlugin):
         tracing: list[Any] = []
         if otel:
             from ..otel import otel_plugin
+
+            # Installed only through RouterPlugin(otel=True), which knows the entity types
+            # and Update it treats apart: not public in the otel package.
             from ..otel._interceptor import RouterTracingInterceptor
 
             telemetry = otel_plugin()

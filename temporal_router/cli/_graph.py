@@ -72,7 +72,6 @@ async def cmd_graph(args: argparse.Namespace) -> int:
 
 async def cmd_traces(args: argparse.Namespace) -> int:
     from ..otel import read_span_file, render_waterfall, resolve_traces_path
-    from ..otel._waterfall import _matches
 
     path = resolve_traces_path(args.file)
     if not path.exists():
@@ -84,7 +83,7 @@ async def cmd_traces(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {exc}") from None
     if args.workflow_id is not None:
-        if not any(_matches(r, args.workflow_id) for r in records):
+        if not any(r.workflow_id == args.workflow_id for r in records):
             raise CliError(f"no traces for {args.workflow_id!r} in {path}", EXIT_REFUSED)
     elif not records:
         raise CliError(f"no traces in {path}", EXIT_REFUSED)

@@ -58,6 +58,8 @@ def _ensure_replay_safe_tracer() -> None:
     from opentelemetry import trace
     from temporalio.contrib.opentelemetry import ReplaySafeTracerProvider, create_tracer_provider
 
+    # The log filter configure_tracing() installs with its provider, for the bare provider
+    # made here when the app configured none: an internal of the otel package.
     from ..otel._setup import _quiet_benign_detach_errors
 
     if not isinstance(trace.get_tracer_provider(), ReplaySafeTracerProvider):

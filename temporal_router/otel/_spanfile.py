@@ -28,6 +28,8 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ._attributes import TEMPORAL_WORKFLOW_ID, WORKFLOW_ID
+
 __all__ = ["JsonLinesSpanExporter", "SpanRecord", "read_span_file"]
 
 logger = logging.getLogger("temporal_router.otel")
@@ -68,6 +70,12 @@ class SpanRecord:
     """Each ``{"name": str, "time_unix_nano": int, "attributes": {...}}``."""
     resource: Mapping[str, Any] = field(default_factory=dict)
     scope: str | None = None
+
+    @property
+    def workflow_id(self) -> str | None:
+        """The workflow the span belongs to: the router's attribute, else Temporal's."""
+        value = self.attributes.get(WORKFLOW_ID) or self.attributes.get(TEMPORAL_WORKFLOW_ID)
+        return str(value) if value is not None else None
 
     @property
     def duration_ns(self) -> int:

@@ -30,10 +30,8 @@ from ._attributes import (
     RESULT,
     RESULT_CANCELLED,
     RESULT_ERROR,
-    TEMPORAL_WORKFLOW_ID,
     TRANSITION_FROM,
     TRANSITION_TO,
-    WORKFLOW_ID,
 )
 from ._spanfile import SpanRecord, read_span_file, to_records
 
@@ -59,14 +57,6 @@ def format_duration(ns: int) -> str:
         return f"{minutes}m{rest:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
-
-
-def _matches(record: SpanRecord, workflow_id: str) -> bool:
-    attributes = record.attributes
-    return (
-        attributes.get(WORKFLOW_ID) == workflow_id
-        or attributes.get(TEMPORAL_WORKFLOW_ID) == workflow_id
-    )
 
 
 def _note(record: SpanRecord) -> str:
@@ -170,7 +160,7 @@ def render_waterfall(
     selected = [
         group
         for group in traces.values()
-        if workflow_id is None or any(_matches(r, workflow_id) for r in group)
+        if workflow_id is None or any(r.workflow_id == workflow_id for r in group)
     ]
     if not selected:
         return "No spans." if workflow_id is None else f"No traces for workflow id {workflow_id!r}."

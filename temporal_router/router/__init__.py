@@ -53,7 +53,7 @@ from ._executor import (
     WorkflowExecutor,
     memory_store,
 )
-from ._hooks import HOOK_EVENTS, HookEvent
+from ._lifecycle import HOOK_EVENTS, HookEvent
 from ._migration import (
     MigrateResult,
     MigrationEntry,

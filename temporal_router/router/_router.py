@@ -35,7 +35,7 @@ from ._errors import (
     ValidationError,
     issue_messages,
 )
-from ._hooks import HOOK_EVENTS, HookEmitter, HookEvent
+from ._lifecycle import HOOK_EVENTS, HookEmitter, HookEvent
 from ._plugin import is_plugin
 from ._routes import (
     Entry,

@@ -20,8 +20,9 @@ from ..router import (
     WorkflowDefinition,
     WorkflowRouter,
     migrate,
+    to_iso,
+    utc_now,
 )
-from ..router._definition import to_iso, utc_now
 
 __all__ = [
     "PathStep",

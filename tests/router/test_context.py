@@ -574,7 +574,7 @@ router.state("Todo").on("Start", lambda ctx: seen.append(current_context.get()))
 
 async def main():
     await router.dispatch(todo(), cmd("Start", assignee="ada"))
-    importlib.import_module("temporal_router.adapter._hooks")  # the reader
+    importlib.import_module("temporal_router.workflows._hooks")  # the reader
     await router.dispatch(todo(), cmd("Start", assignee="ada"))
 
 asyncio.run(main())
@@ -583,7 +583,7 @@ print(seen[0] is None, type(seen[1]).__name__, current_context.get() is None)
 
 
 def test_dispatch_publishes_its_context_once_its_reader_is_imported() -> None:
-    # The adapter's hook module, the only reader of current_context, turns publishing on
+    # The durable hook module (temporal_router.workflows._hooks), the only reader of current_context, turns publishing on
     # when imported; a process that never imports it skips the ContextVar work. Its own
     # process: publishing is process-wide, and other tests import the adapter.
     completed = subprocess.run(
