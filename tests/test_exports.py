@@ -156,6 +156,8 @@ def test_each_public_name_has_one_public_place() -> None:
         ("temporal_router", "HookFailed", "temporal_router.workflows"),
         ("temporal_router.adapter", "exec_hook", "temporal_router.workflows"),
         ("temporal_router.adapter", "DevServer", "temporal_router.testing"),
+        ("temporal_router.router", "HookFailed", "temporal_router.workflows"),
+        ("temporal_router.workflows", "EntityWorkflow", "temporal_router.workflows._entity"),
     ],
 )
 def test_moved_names_still_import_from_their_old_place_with_a_warning(

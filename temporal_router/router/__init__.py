@@ -6,6 +6,9 @@ helpers at the end (``dump_model``, ``track_current_context``, ...) that the Tem
 needs and users do not.
 """
 
+from typing import Any as _Any
+
+from .._compat import moved_attribute as _moved_attribute
 from ._caller import (
     Caller,
     caller_context,
@@ -163,3 +166,13 @@ __all__ += [
     "track_current_context",
     "utc_now",
 ]
+
+#: The durable hook errors moved to the subpackage where hooks run (it needs temporalio,
+#: which this package never imports; the old path imports it lazily, with a warning).
+_MOVED = dict.fromkeys(
+    ["HookError", "HookFailed", "HookTargetError", "HookTimeoutError"], "temporal_router.workflows"
+)
+
+
+def __getattr__(name: str) -> _Any:
+    return _moved_attribute(__name__, _MOVED, name)

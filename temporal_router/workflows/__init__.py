@@ -27,6 +27,9 @@ Example::
             return answer["receipt"]
 """
 
+from typing import Any as _Any
+
+from .._compat import moved_attribute as _moved_attribute
 from ._config import HookConfig
 from ._errors import HookError, HookFailed, HookLoopError, HookTargetError, HookTimeoutError
 from ._hooks import (
@@ -76,3 +79,23 @@ __all__ = [
     "signal",
     "wait_for",
 ]
+
+#: Names this package exported before the Temporal half was split; they are internal now
+#: (``RouterPlugin`` makes entity workflows, ``RouterClient`` speaks the messages).
+_MOVED = {
+    **dict.fromkeys(
+        ["EntityOptions", "EntityWorkflow", "entity_workflow_class"],
+        "temporal_router.workflows._entity",
+    ),
+    **dict.fromkeys(
+        ["CreateSpec", "EntityInput", "WireError", "reply_to_result", "result_to_reply"],
+        "temporal_router.workflows._messages",
+    ),
+    "REJECTION_TYPE": "temporal_router.workflows._messages",
+    "parse_duration": "temporal_router.workflows._config",
+    "signal_info": "temporal_router.workflows._hooks",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    return _moved_attribute(__name__, _MOVED, name)

@@ -128,8 +128,16 @@ def _detach(handle: Any) -> None:
 
 
 async def start_requested_hook(request: HookRequest) -> None:
-    """Start the child a :class:`HookRequest` asks for; a duplicate request is a no-op."""
-    config = HookConfig.coerce(request.config)
+    """Start the child a :class:`HookRequest` asks for; a duplicate request is a no-op.
+
+    A request with unusable retry settings is dropped with a warning: raised here, in a
+    signal handler, it would fail the workflow task on every retry.
+    """
+    try:
+        config = HookConfig.coerce(request.config)
+    except (TypeError, ValueError) as exc:
+        workflow.logger.warning("dropped hook request %s: %s", request.hook_id, exc)
+        return
     try:
         handle = await workflow.start_child_workflow(
             request.workflow_name,

@@ -46,7 +46,10 @@ class HookInbox:
         try:
             answer = workflow.payload_converter().from_payload(value.payload, HookAnswer)
         except Exception as exc:
-            workflow.logger.warning("dropped a malformed %s signal: %s", HOOK_SIGNAL, exc)
+            # The type only: the message would echo the payload into the worker's log.
+            workflow.logger.warning(
+                "dropped a malformed %s signal (%s)", HOOK_SIGNAL, type(exc).__name__
+            )
             return
         self.receive(answer)
 

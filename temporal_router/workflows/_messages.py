@@ -120,11 +120,15 @@ class ReactorDelivery:
 
 @dataclass
 class HookFailure:
-    """Why a hooked workflow failed for good, as its waiter receives it."""
+    """Why a hooked workflow failed for good, as its waiter receives it.
 
-    hook_id: str
-    type: str
-    message: str
+    Every field has a default: earlier versions accepted (and carried across
+    continue-as-new) failures with only some of them.
+    """
+
+    hook_id: str = ""
+    type: str = ""
+    message: str = "failed"
 
 
 @dataclass
@@ -153,12 +157,14 @@ class HookState:
 
 @dataclass
 class RetrySettings:
-    """A :class:`~temporal_router.workflows.HookConfig` on the wire, durations in seconds."""
+    """A :class:`~temporal_router.workflows.HookConfig` on the wire, durations in seconds
+    (what ``HookConfig.to_wire`` sends) or duration strings such as ``"5s"`` (which raw
+    clients of earlier versions could send)."""
 
     maximum_attempts: int = 0
     backoff_coefficient: float = 2.0
-    initial_interval: float = 1.0
-    maximum_interval: float | None = None
+    initial_interval: float | str = 1.0
+    maximum_interval: float | str | None = None
 
 
 @dataclass

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from pydantic_core import to_json
 from temporalio.common import RetryPolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import PayloadConverter
 
 from temporal_router.workflows import (
     HookAnswer,
@@ -22,7 +24,7 @@ from temporal_router.workflows import (
 from temporal_router.workflows._config import parse_duration
 from temporal_router.workflows._hooks import signal_info
 from temporal_router.workflows._inbox import HookInbox
-from temporal_router.workflows._messages import HookFailure, InboxState, RetrySettings
+from temporal_router.workflows._messages import EntityInput, HookFailure, InboxState, RetrySettings
 
 # -- parse_duration --------------------------------------------------------------------------------
 
@@ -261,3 +263,73 @@ def test_inbox_state_round_trips_and_is_a_copy() -> None:
     assert restored.take("a") == {"x": 1}
     assert box.ready("a")  # the original is untouched
     assert HookInbox(None).to_state() == InboxState()
+
+
+# -- wire shapes of earlier versions still decode -------------------------------------------------
+
+_CONVERTERS = {
+    "default": PayloadConverter.default,
+    "pydantic": pydantic_data_converter.payload_converter,
+}
+
+
+@pytest.mark.parametrize("converter", sorted(_CONVERTERS))
+def test_a_hook_failure_with_only_some_fields_still_fails_the_wait(converter: str) -> None:
+    payload_converter = _CONVERTERS[converter]
+    raw = PayloadConverter.default.to_payload({"id": "a", "error": {"message": "boom"}})
+    answer = payload_converter.from_payload(raw, HookAnswer)
+    box = HookInbox()
+    box.receive(answer)
+    with pytest.raises(HookFailed, match="Hook a failed: boom"):
+        box.take("a")
+
+
+@pytest.mark.parametrize("converter", sorted(_CONVERTERS))
+def test_an_inbox_carried_by_an_earlier_version_decodes(converter: str) -> None:
+    payload_converter = _CONVERTERS[converter]
+    old = {
+        "definition": "Task",
+        "snapshot": None,
+        "outbox": [
+            {
+                "workflow_id": "w",
+                "workflow_type": "T",
+                "type": "Go",
+                "payload": {},
+                "command_id": "c",
+            }
+        ],
+        "hook_state": {
+            "inbox": {"signals": {"s": [1]}, "failures": {"f": {"hook_id": "h", "message": "m"}}}
+        },
+    }
+    decoded = payload_converter.from_payload(PayloadConverter.default.to_payload(old), EntityInput)
+    box = HookInbox(decoded.hook_state.inbox)
+    assert box.take("s") == 1
+    with pytest.raises(HookFailed, match="Hook h failed: m"):
+        box.take("f")
+    assert decoded.outbox[0].command_id == "c"
+    empty = payload_converter.from_payload(
+        PayloadConverter.default.to_payload({"definition": "Task", "hook_state": {}}), EntityInput
+    )
+    assert empty.hook_state.inbox is None
+
+
+def test_retry_settings_with_duration_strings_become_a_config() -> None:
+    raw = PayloadConverter.default.to_payload(
+        {
+            "hook_id": "h",
+            "task_queue": "q",
+            "workflow_name": "W",
+            "config": {"maximum_attempts": 2, "initial_interval": "5s", "maximum_interval": "1m"},
+        }
+    )
+    request = pydantic_data_converter.payload_converter.from_payload(raw, HookRequest)
+    config = HookConfig.coerce(request.config)
+    assert config is not None
+    assert config.retry_policy() == RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=2,
+        backoff_coefficient=2.0,
+    )
