@@ -5,7 +5,8 @@ the name the workflow side schedules it under (``temporal_router.workflows``):
 
 - ``deliver_command``: a reactor's follow-up command, to its target entity;
 - ``host_dispatch``: a hooked workflow's command to its host entity (``dispatch_to_host``);
-- ``host_snapshot``: the host entity's snapshot (``host_snapshot``).
+- ``host_snapshot``: the host entity's snapshot (``host_snapshot``);
+- ``stop_hook``: terminate a hooked workflow whose waiter gave up (``exec_hook``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from ..workflows._messages import (
     DELIVER_ACTIVITY,
     HOST_DISPATCH_ACTIVITY,
     HOST_SNAPSHOT_ACTIVITY,
+    STOP_HOOK_ACTIVITY,
     HostCommand,
     ReactorDelivery,
 )
 from ._send import send_command
 
-__all__ = ["ACTIVITIES", "deliver_command", "host_dispatch", "host_snapshot"]
+__all__ = ["ACTIVITIES", "deliver_command", "host_dispatch", "host_snapshot", "stop_hook"]
 
 
 @activity.defn(name=DELIVER_ACTIVITY)
@@ -77,5 +79,15 @@ async def host_snapshot(workflow_id: str) -> dict[str, Any]:
     return result
 
 
+@activity.defn(name=STOP_HOOK_ACTIVITY)
+async def stop_hook(hook_id: str, reason: str) -> None:
+    """Terminate a hooked workflow nobody waits for; one that already ended is left alone."""
+    try:
+        await activity.client().get_workflow_handle(hook_id).terminate(reason=reason)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
 #: Every activity the plugin registers on its workers.
-ACTIVITIES = (deliver_command, host_dispatch, host_snapshot)
+ACTIVITIES = (deliver_command, host_dispatch, host_snapshot, stop_hook)

@@ -37,6 +37,7 @@ from ..router import (
 )
 from ..workflows import (
     HOOK_REQUEST_SIGNAL,
+    LIMITS,
     ROUTER_DEFINITION,
     ROUTER_STATE,
     SNAPSHOT_QUERY,
@@ -45,17 +46,19 @@ from ..workflows import (
     HookRequest,
     HookTargetError,
 )
+from ..workflows._admission import BUSY, invalid, request_problem
 
 # How a client encodes what an entity reads: internals of the workflows package, shared with
 # the entity so that both sides agree byte for byte; not part of its public API.
-from ..workflows._entity import start_search_attributes
+from ..workflows._entity_io import start_search_attributes
+from ..workflows._limits import id_problem, json_problem
 from ..workflows._messages import (
-    MAX_MESSAGE_BYTES,
     CreateSpec,
     EntityInput,
     is_pydantic_json,
     reply_to_result,
 )
+from ._interceptor import caller_size
 from ._send import send_command
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
@@ -116,15 +119,32 @@ class EntityListing:
 
 
 def _as_create_spec(definition: WorkflowDefinition, create: Any) -> CreateSpec:
+    """The spec of a new entity, checked as the entity checks it, so that a creation it
+    would refuse fails before anything is sent.
+
+    Raises:
+        ValidationError: unknown state, data its schema refuses, data that is not JSON this
+            library accepts, or a state over the size limit.
+    """
     if isinstance(create, CreateSpec):
         spec = create
     elif isinstance(create, Mapping):
         spec = CreateSpec(create["initial_state"], _as_dict(create.get("data", {})))
     else:
         raise TypeError(f"create= takes {{'initial_state': ..., 'data': ...}}, got {create!r}")
-    # Validate here so that bad data fails before anything is sent.
-    definition.validate("state", spec.initial_state, spec.data, source="state")
+    problem = json_problem(spec.data, "data")
+    if problem is not None:
+        raise ValidationError("state", [_issue("data", problem)])
+    validated = definition.validate("state", spec.initial_state, spec.data, source="state")
+    size = len(to_json(validated)) + len(to_json(spec.initial_state))
+    if size > LIMITS.max_reply_bytes:
+        message = f"data too large: {size} bytes, limit {LIMITS.max_reply_bytes}"
+        raise ValidationError("state", [_issue("data", message, "too_large")])
     return spec
+
+
+def _issue(field: str, message: str, kind: str = "value_error") -> dict[str, Any]:
+    return {"type": kind, "loc": (field,), "msg": message, "input": None}
 
 
 def _as_dict(data: Any) -> dict[str, Any]:
@@ -200,9 +220,13 @@ class RouterClient:
     async def create(self, id: str, *, initial_state: str, data: Any) -> Workflow:
         """Start entity ``id`` in ``initial_state`` with ``data`` and return it.
 
-        Invalid data raises :class:`~temporal_router.ValidationError` before anything is
-        sent; an existing id raises ``temporalio.exceptions.WorkflowAlreadyStartedError``.
+        An invalid id, state or data, data over the size limit, or a caller over its limit
+        raise :class:`~temporal_router.ValidationError` before anything is sent; an
+        existing id raises ``temporalio.exceptions.WorkflowAlreadyStartedError``.
         """
+        problem = id_problem(id, "id") or self._caller_problem()
+        if problem is not None:
+            raise ValidationError("create", [_issue(problem.split(" ")[0], problem)])
         spec = _as_create_spec(self.definition, {"initial_state": initial_state, "data": data})
         with self._caller_scope():
             handle = await self.client.start_workflow(
@@ -235,11 +259,22 @@ class RouterClient:
                 does not exist (update-with-start).
 
         Business outcomes come back as a failed ``DispatchResult``: the categories of the
-        pure router, plus ``router`` codes ``NOT_FOUND`` (no such entity) and
-        ``VERSION_CONFLICT``. A payload that is not a mapping, cannot be serialized, or is
-        over Temporal's blob limit (``too_large``) is a ``validation`` failure; nothing is sent.
-        Infrastructure failures (server unreachable) raise.
+        pure router, plus ``router`` codes ``NOT_FOUND`` (no such entity),
+        ``VERSION_CONFLICT`` and ``TOO_LARGE`` (a result over the size limit). Input that
+        breaks the entity's rules is a ``validation`` failure naming the field, and nothing
+        is sent: an invalid id, command id or ``expected_version``, a payload that is not a
+        mapping, not JSON (NaN, nesting deeper than ``LIMITS.max_depth``) or over
+        ``LIMITS.max_command_bytes`` (issue type ``too_large``), a caller over its limit.
+        ``router`` / ``BUSY`` (the entity cannot take it right now) is retried with backoff
+        for up to a minute before it is returned. Infrastructure failures raise.
         """
+        problem = (
+            id_problem(id, "id")
+            or (id_problem(command_id, "command_id") if command_id is not None else None)
+            or self._caller_problem()
+        )
+        if problem is not None:
+            return DispatchResult.failure(invalid(problem.split(" ")[0], problem))
         try:
             command_type, payload = _split_command(command)
         except (TypeError, ValueError) as exc:
@@ -257,9 +292,20 @@ class RouterClient:
         )
         if isinstance(request, DispatchResult):
             return request
+        if create is not None:  # raises ValidationError, as create() does
+            create = _as_create_spec(self.definition, create)
         update_id = command_id or str(uuid.uuid4())
         with self._caller_scope():
             return await self._send(id, request, update_id, create)
+
+    def _caller_problem(self) -> str | None:
+        caller = current_caller() or self.context
+        if caller is None:
+            return None
+        size = caller_size(caller)
+        if size > LIMITS.max_caller_bytes:
+            return f"caller too large: {size} bytes, limit {LIMITS.max_caller_bytes}"
+        return None
 
     async def _send(
         self,
@@ -279,7 +325,10 @@ class RouterClient:
                 delay = 0.05
                 while True:
                     try:
-                        return await self._send_once(id, request, update_id, create)
+                        result = await self._send_once(id, request, update_id, create)
+                        # The entity refused it for now (BUSY) and applied nothing.
+                        if not _is_busy(result) or time.monotonic() > deadline:
+                            return result
                     except RPCError as exc:
                         # The same command id again: the entity applies it at most once.
                         if not _is_transient(exc) or time.monotonic() > deadline:
@@ -302,7 +351,11 @@ class RouterClient:
     ) -> DispatchResult:
         start: WithStartWorkflowOperation[Any, Any] | None = None
         if create is not None:
-            spec = _as_create_spec(self.definition, create)
+            spec = (
+                create
+                if isinstance(create, CreateSpec)
+                else _as_create_spec(self.definition, create)
+            )
             start = WithStartWorkflowOperation(
                 self.workflow_type,
                 EntityInput(self.definition.name, create=spec),
@@ -443,6 +496,9 @@ def _encode_request(
     """
     converter = client.data_converter.payload_converter
     fast = is_pydantic_json(converter)
+    problem = json_problem(request.payload, "payload")
+    if problem is not None:  # before serializing: JSON would turn NaN into null silently
+        return DispatchResult.failure(invalid("payload", problem))
     try:
         if fast:
             payload = Payload(metadata=_JSON_METADATA, data=to_json(request))
@@ -452,12 +508,16 @@ def _encode_request(
         message = f"Command payload cannot be serialized: {exc}"
         issue = {"type": "serialization", "loc": ("payload",), "msg": message, "input": None}
         return DispatchResult.failure(ValidationFailure("command", [issue], message))
-    size = payload.ByteSize()
-    if size > MAX_MESSAGE_BYTES:
-        message = f"Command payload too large: {size} bytes, limit {MAX_MESSAGE_BYTES}"
-        issue = {"type": "too_large", "loc": ("payload",), "msg": message, "input": None}
-        return DispatchResult.failure(ValidationFailure("command", [issue], message))
+    # The entity's validator applies the same rules to what arrives.
+    refused = request_problem(request, payload.ByteSize())
+    if refused is not None:
+        return DispatchResult.failure(refused)
     return RawValue(payload) if fast else request
+
+
+def _is_busy(result: DispatchResult) -> bool:
+    error = result.error
+    return isinstance(error, RouterFailure) and error.code == BUSY
 
 
 def _is_transient(exc: RPCError) -> bool:

@@ -43,16 +43,24 @@ import temporalio.client
 import temporalio.converter
 import temporalio.worker
 from temporalio import activity, workflow
-from temporalio.exceptions import FailureError
 
 from ..router import Caller, current_caller, reset_current_caller, set_current_caller
 
 # The hook plumbing the interceptor runs inside every workflow: worker-side internals of the
 # workflows package, not part of its public API.
-from ..workflows._hooks import install_hook_request_handler, report_hook_failure
+from ..workflows import LIMITS
+from ..workflows._admission import refusal, too_large
+from ..workflows._hooks import install_hook_request_handler, run_workflow
 from ..workflows._inbox import inbox_memo_for_continue_as_new
 
-__all__ = ["CALLER_HEADER", "RouterInterceptor", "caller_from_headers", "with_caller_header"]
+__all__ = [
+    "CALLER_HEADER",
+    "RouterInterceptor",
+    "caller_from_headers",
+    "caller_size",
+    "headers_size",
+    "with_caller_header",
+]
 
 #: The header that carries the caller context.
 CALLER_HEADER = "temporal-router-caller"
@@ -64,8 +72,19 @@ Headers = Mapping[str, temporalio.api.common.v1.Payload]
 
 
 def caller_from_headers(headers: Headers | None) -> Caller | None:
-    """The caller in ``headers``, or None (a malformed header is ignored, and logged)."""
+    """The caller in ``headers``, or None (a malformed or oversized header is ignored, and
+    logged: it must not fail the workflow task, nor travel on to children and activities)."""
     if not headers or CALLER_HEADER not in headers:
+        return None
+    size = headers[CALLER_HEADER].ByteSize()
+    if size > LIMITS.max_caller_bytes:
+        log = workflow.logger if workflow.in_workflow() else _logger
+        log.warning(
+            "ignoring a %s header of %d bytes, limit %d",
+            CALLER_HEADER,
+            size,
+            LIMITS.max_caller_bytes,
+        )
         return None
     try:
         data = _converter.from_payload(headers[CALLER_HEADER], dict)
@@ -74,6 +93,16 @@ def caller_from_headers(headers: Headers | None) -> Caller | None:
         log = workflow.logger if workflow.in_workflow() else _logger
         log.warning("ignoring malformed %s header", CALLER_HEADER)
         return None
+
+
+def caller_size(caller: Caller) -> int:
+    """The size of ``caller`` as its header carries it."""
+    return _converter.to_payload(caller.to_dict()).ByteSize()
+
+
+def headers_size(headers: Headers | None) -> int:
+    """The size of all ``headers``, names included."""
+    return sum(len(name) + payload.ByteSize() for name, payload in (headers or {}).items())
 
 
 def with_caller_header(headers: Headers | None, caller: Caller | None) -> dict[str, Any]:
@@ -142,10 +171,11 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         install_hook_request_handler()
         token = set_current_caller(self._start_caller)
         try:
-            return await super().execute_workflow(input)
-        except FailureError as exc:
-            await report_hook_failure(input.args, exc)
-            raise
+            return await run_workflow(
+                input.run_fn,
+                input.args,
+                lambda: super(_WorkflowInbound, self).execute_workflow(input),
+            )
         finally:
             reset_current_caller(token)
 
@@ -164,6 +194,9 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             reset_current_caller(token)
 
     def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
+        size = headers_size(input.headers)
+        if size > LIMITS.max_header_bytes:
+            raise refusal(too_large("headers of the command", size, LIMITS.max_header_bytes))
         header = input.headers.get(CALLER_HEADER) if input.headers else None
         caller = caller_from_headers(input.headers) if header is not None else None
         token = set_current_caller(caller or self._start_caller)

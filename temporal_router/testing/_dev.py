@@ -50,7 +50,7 @@ from typing import IO, Any, Self
 
 from temporalio.common import SearchAttributeKey
 
-from ..workflows import SEARCH_ATTRIBUTES
+from ..workflows import LIMITS, SEARCH_ATTRIBUTES
 from ._binaries import DevServerError, find_temporal_cli
 
 __all__ = ["DevServer"]
@@ -61,6 +61,9 @@ _DEFAULT_DYNAMIC_CONFIG: dict[str, Any] = {
     # The same update flags temporalio's own start_local passes.
     "frontend.enableUpdateWorkflowExecution": True,
     "frontend.enableUpdateWorkflowExecutionAsyncAccepted": True,
+    # Admit no more Update requests to one workflow than its worker can echo back in one
+    # workflow task (temporal_router.workflows.LIMITS; docs/deployment.md).
+    "history.maxInFlightUpdatePayloads": LIMITS.server_max_in_flight_update_payloads,
 }
 
 

@@ -41,6 +41,7 @@ from ._hooks import (
     signal,
     wait_for,
 )
+from ._limits import LIMITS, Limits
 from ._messages import (
     DISPATCH_UPDATE,
     HOOK_REQUEST_SIGNAL,
@@ -57,6 +58,7 @@ __all__ = [
     "DISPATCH_UPDATE",
     "HOOK_REQUEST_SIGNAL",
     "HOOK_SIGNAL",
+    "LIMITS",
     "ROUTER_DEFINITION",
     "ROUTER_STATE",
     "SEARCH_ATTRIBUTES",
@@ -71,6 +73,7 @@ __all__ = [
     "HookRequest",
     "HookTargetError",
     "HookTimeoutError",
+    "Limits",
     "dispatch_to_host",
     "exec_hook",
     "exec_hook_batch",

@@ -30,17 +30,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from pydantic import TypeAdapter
 from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import (
     RawValue,
     RetryPolicy,
-    SearchAttributePair,
-    TypedSearchAttributes,
 )
-from temporalio.exceptions import ActivityError, ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from ..router import (
     Command,
@@ -57,15 +54,25 @@ from ..router import (
     issue_messages,
     migrate,
 )
+from ._admission import (
+    BUSY,
+    TOO_LARGE,
+    TaskBudget,
+    busy,
+    invalid,
+    refusal,
+    request_problem,
+    too_large,
+)
+from ._entity_io import JSON_METADATA, dispatch_request, entity_input, remembered_within
 from ._hooks import start_requested_hook
 from ._inbox import HookInbox
+from ._limits import LIMITS, json_problem
 from ._messages import (
     DELIVER_ACTIVITY,
     DISPATCH_UPDATE,
     HOOK_REQUEST_SIGNAL,
     HOOK_SIGNAL,
-    MAX_MESSAGE_BYTES,
-    REJECTION_TYPE,
     SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
@@ -73,18 +80,16 @@ from ._messages import (
     HookRequest,
     HookState,
     ReactorDelivery,
-    RememberedReply,
     error_to_wire,
     is_pydantic_json,
     result_to_reply,
 )
-from ._search import ROUTER_DEFINITION, ROUTER_STATE
+from ._search import ROUTER_STATE
 
 __all__ = [
     "EntityOptions",
     "EntityWorkflow",
     "entity_workflow_class",
-    "start_search_attributes",
 ]
 
 
@@ -120,58 +125,6 @@ class EntityOptions:
     )
 
 
-#: Decodes an entity's input, built once per process. Temporal's pydantic converter is
-#: created per workflow instance, and with it a TypeAdapter for every argument type it
-#: decodes: for ``EntityInput`` (with its nested reply, error and spec types) that cost
-#: every new entity, continued run and cache miss about 2 ms of worker CPU, and memory for
-#: as long as the entity stays cached. The entity's ``run`` therefore takes the raw payload
-#: (the payload codec has already decoded it) and decodes it here.
-_ENTITY_INPUT: TypeAdapter[EntityInput] = TypeAdapter(EntityInput)
-#: The same for the ``dispatch`` update's argument. Taken raw, it is also decoded once per
-#: command instead of twice: with a validator, the SDK decodes the arguments again for the
-#: handler (in case the validator mutated them).
-_DISPATCH_REQUEST: TypeAdapter[DispatchRequest] = TypeAdapter(DispatchRequest)
-_JSON = b"json/plain"
-_JSON_METADATA = {"encoding": _JSON}
-
-
-def _entity_input(value: EntityInput | RawValue) -> EntityInput:
-    if not isinstance(value, RawValue):
-        return value
-    payload = value.payload
-    if payload.metadata.get("encoding") == _JSON:
-        return _ENTITY_INPUT.validate_json(payload.data)
-    decoded: EntityInput = workflow.payload_converter().from_payload(payload, EntityInput)
-    return decoded
-
-
-def _dispatch_request(value: DispatchRequest | RawValue) -> DispatchRequest:
-    if not isinstance(value, RawValue):
-        return value
-    payload = value.payload
-    try:
-        if payload.metadata.get("encoding") == _JSON:
-            return _DISPATCH_REQUEST.validate_json(payload.data)
-        decoded: DispatchRequest = workflow.payload_converter().from_payload(
-            payload, DispatchRequest
-        )
-    except Exception as exc:  # what the SDK raises for arguments it cannot decode
-        raise RuntimeError("Failed decoding arguments") from exc
-    return decoded
-
-
-def _reject(wire: Any) -> ApplicationError:
-    # BENIGN: a refused command is an expected outcome, not a failure to log and alert on
-    # (Temporal's OpenTelemetry interceptor then leaves the ValidateUpdate span unmarked).
-    return ApplicationError(
-        wire.message,
-        wire,
-        type=REJECTION_TYPE,
-        non_retryable=True,
-        category=ApplicationErrorCategory.BENIGN,
-    )
-
-
 class EntityWorkflow:
     """Base of the per-router entity workflow classes (see :func:`entity_workflow_class`)."""
 
@@ -182,7 +135,7 @@ class EntityWorkflow:
     _version: int
 
     def __init__(self, input: EntityInput | RawValue) -> None:
-        input = _entity_input(input)
+        input = entity_input(input)
         self._lock = asyncio.Lock()
         self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
             (r.command_id, r.reply) for r in input.recent
@@ -195,6 +148,12 @@ class EntityWorkflow:
         self._max_history_events = input.max_history_events or self.options.max_history_events
         self._hook_lock = asyncio.Lock()
         self._hook_waits = 0
+        #: Requests (and their expected replies) the validator let into this task; the
+        #: replies this task sends (see _admission).
+        self._admitted = TaskBudget(LIMITS.max_task_admitted_bytes)
+        self._replies = TaskBudget(LIMITS.max_task_reply_bytes)
+        self._reply_estimate = 0
+        self._outbox_bytes = sum(len(to_json(item)) for item in self._outbox)
         # Carried across continue-as-new; the hook primitives reach it as HookHost.hook_inbox.
         self._inbox = HookInbox(input.hook_state.inbox)
         # A load failure fails the run from ``run``: raised here, in ``__init__``, it would
@@ -224,6 +183,9 @@ class EntityWorkflow:
                 )
             return restored.workflow, int(snapshot.get("version", 1))
         if input.create is not None:
+            problem = json_problem(input.create.data, "data")
+            if problem is not None:
+                raise ApplicationError(f"cannot create entity: {problem}", non_retryable=True)
             try:
                 created = definition.create_workflow(
                     workflow.info().workflow_id,
@@ -233,6 +195,13 @@ class EntityWorkflow:
                 )
             except (UnknownNameError, ValidationError) as exc:
                 raise ApplicationError(f"cannot create entity: {exc}", non_retryable=True) from None
+            size = len(to_json(definition.serialize(created, version=1)))
+            if size > LIMITS.max_reply_bytes:
+                raise ApplicationError(
+                    f"cannot create entity: its state is too large: {size} bytes, limit "
+                    f"{LIMITS.max_reply_bytes}",
+                    non_retryable=True,
+                )
             return created, 1
         raise ApplicationError("entity input needs 'create' or 'snapshot'", non_retryable=True)
 
@@ -257,7 +226,7 @@ class EntityWorkflow:
                         item.workflow_id,
                         exc.cause or exc,
                     )
-                self._outbox.pop(0)
+                self._outbox_bytes -= len(to_json(self._outbox.pop(0)))
             if self._history_is_long():
                 await workflow.wait_condition(
                     lambda: workflow.all_handlers_finished() and not self._lock.locked()
@@ -284,25 +253,10 @@ class EntityWorkflow:
             # The next run takes this worker's bound: configuration changes apply from there.
             max_history_events=self.options.max_history_events,
         )
-        # The input must fit one Temporal payload. Replies carry snapshots, so only the
-        # newest fit whole; older command ids are kept with a small ALREADY_APPLIED reply
-        # (still applied once), and ids that fit in no way are forgotten.
-        budget = MAX_MESSAGE_BYTES - len(to_json(carried))
-        whole = budget // 2
-        recent: list[RememberedReply] = []
-        for command_id, reply in reversed(self._recent.items()):
-            remembered = RememberedReply(command_id, reply)
-            size = len(to_json(remembered))
-            if size <= whole:
-                whole -= size
-            else:
-                remembered = RememberedReply(command_id, _already_applied(command_id))
-                size = len(to_json(remembered))
-            if size > budget:
-                break
-            budget -= size
-            recent.append(remembered)
-        carried.recent = recent[::-1]
+        # The input must stay within LIMITS.max_carry_bytes: the remembered replies get
+        # what the rest leaves.
+        budget = max(0, LIMITS.max_carry_bytes - len(to_json(carried)))
+        carried.recent = remembered_within(self._recent, budget)
         return carried
 
     async def _deliver(self, item: ReactorDelivery) -> None:
@@ -361,50 +315,74 @@ class EntityWorkflow:
         remembered = self._recent.get(command_id)
         if remembered is not None:
             self._parsed.pop(command_id, None)
-            return remembered
+            return await self._reply(remembered, None)
         parsed = self._parsed.pop(command_id, None)
-        decoded = parsed[0] if parsed is not None else _dispatch_request(request)
+        decoded = parsed[0] if parsed is not None else dispatch_request(request)
         # A hook's command while the lock holder waits for a hook would deadlock behind the
         # lock; it runs now instead, serialised with other hooks' commands.
         reentrant = decoded.via_hook is not None and self._hook_waits > 0
         async with self._hook_lock if reentrant else self._lock:
             remembered = self._recent.get(command_id)
             if remembered is not None:
-                return remembered
+                return await self._reply(remembered, None)
             command = parsed[1] if parsed is not None else None
             reply, serialized = await self._dispatch_locked(command_id, decoded, command)
             self._remember(command_id, reply)
+        return await self._reply(reply, serialized)
+
+    async def _reply(self, reply: DispatchReply, serialized: bytes | None) -> DispatchReply:
+        """Send ``reply`` from this workflow task, or from the next if this one's replies
+        are already at their budget (a 1 ms timer ends the task)."""
+        size = len(serialized) if serialized is not None else len(to_json(reply))
+        if not self._replies.fits(size):
+            await workflow.sleep(_NEXT_TASK)
+        self._replies.spend(size)
         if serialized is not None:
             if self._raw_replies is None:
                 self._raw_replies = is_pydantic_json(workflow.payload_converter())
             if self._raw_replies:
                 return cast(
-                    DispatchReply, RawValue(Payload(metadata=_JSON_METADATA, data=serialized))
+                    DispatchReply, RawValue(Payload(metadata=JSON_METADATA, data=serialized))
                 )
         return reply
 
     @dispatch.validator
     def validate_dispatch(self, request: RawValue) -> None:
-        """Reject, leaving no history, what is wrong whatever the entity's state."""
+        """Refuse, leaving no history, what breaks a rule or a limit whatever the entity's
+        state, and what the entity cannot take right now (``BUSY``)."""
         if self._load_error is not None:
             raise self._load_error
         command_id = _current_update_id()
         if command_id in self._recent:
             return
-        decoded = _dispatch_request(request)
+        size = request.payload.ByteSize()
+        if size > LIMITS.max_command_bytes:  # before decoding a byte of it
+            raise refusal(too_large("payload of the command", size, LIMITS.max_command_bytes))
+        try:
+            decoded = dispatch_request(request)
+        except Exception as exc:
+            message = f"the request is not a dispatch request ({type(exc).__name__})"
+            raise refusal(invalid("request", message)) from None
+        problem = request_problem(decoded, size)
+        if problem is not None:
+            raise refusal(problem)
         definition = self.router.definition
         try:
             command = definition.parse_command({"type": decoded.type, "payload": decoded.payload})
         except UnknownNameError as exc:
-            raise _reject(error_to_wire(RouterFailure("UNKNOWN_COMMAND", str(exc)))) from None
+            raise refusal(RouterFailure("UNKNOWN_COMMAND", str(exc))) from None
         except ValidationError as exc:
             message = f"Invalid command payload: {issue_messages(exc.issues)}"
-            raise _reject(
-                error_to_wire(ValidationFailure("command", exc.issues, message))
-            ) from None
+            raise refusal(ValidationFailure("command", exc.issues, message)) from None
         expected = decoded.expected_version
         if expected is not None and expected < self._version:
-            raise _reject(error_to_wire(self._conflict(expected)))
+            raise refusal(self._conflict(expected))
+        cost = size + self._reply_estimate
+        if not self._admitted.fits(cost):
+            raise refusal(busy("the entity has taken as many commands as one step carries"))
+        if self.options.reactors is not None and self._outbox_full():
+            raise refusal(busy("the entity's reactor commands wait for delivery"))
+        self._admitted.spend(cost)
         # Validators do not run on replay, so this is a cache the handler can do without.
         self._parsed[command_id] = (decoded, command)
 
@@ -418,32 +396,43 @@ class EntityWorkflow:
             return DispatchReply(ok=False, error=error), None
         command: Any = parsed or {"type": request.type, "payload": request.payload}
         result = await self._run_router(command)
-        if result.ok and result.workflow is not None:
-            # Serialize before committing: a value that cannot become JSON, or a reply
-            # Temporal would refuse, fails this command instead of every workflow task.
-            try:
-                reply = result_to_reply(result, definition, self._version + 1)
-                serialized = to_json(reply)
-            except Exception as exc:
-                failure = UnexpectedFailure(
-                    exc, f"the command's result cannot be serialized: {exc}"
-                )
-                return self._failure_reply(failure), None
-            size = len(serialized)
-            limit = MAX_MESSAGE_BYTES // 2  # the rest is room to continue-as-new
-            if size > limit:
-                message = f"the command's result is too large: {size} bytes, limit {limit}"
+        if not result.ok or result.workflow is None:
+            return result_to_reply(result, definition, self._version), None
+        # Serialize before committing: a value that cannot become JSON, or a reply
+        # Temporal would refuse, fails this command instead of every workflow task.
+        try:
+            reply = result_to_reply(result, definition, self._version + 1)
+            serialized = to_json(reply, inf_nan_mode="constants")
+        except Exception as exc:
+            failure = UnexpectedFailure(exc, f"the command's result cannot be serialized: {exc}")
+            return self._failure_reply(failure), None
+        size = len(serialized)
+        if size > LIMITS.max_reply_bytes:
+            message = (
+                f"the command's result is too large: {size} bytes, limit {LIMITS.max_reply_bytes}"
+            )
+            return self._failure_reply(RouterFailure(TOO_LARGE, message)), None
+        if _may_hold_non_finite(serialized):
+            problem = json_problem(reply.snapshot, "result") or json_problem(reply.events, "events")
+            if problem is not None:
+                message = f"the command's result is not JSON: {problem}"
                 return self._failure_reply(UnexpectedFailure(ValueError(message), message)), None
-            previous_state = self._workflow.state
-            self._workflow = result.workflow
-            self._version += 1
-            if result.workflow.state != previous_state and self.options.search_attributes:
-                workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
-            self._queue_reactions(command_id, result)
-            return reply, serialized
-        return result_to_reply(result, definition, self._version), None
+        reactions = self._reactions(command_id, result)
+        if reactions and not self._outbox_takes(reactions):
+            message = "the entity's reactor commands wait for delivery; retry the command"
+            return self._failure_reply(RouterFailure(BUSY, message)), None
+        previous_state = self._workflow.state
+        self._workflow = result.workflow
+        self._version += 1
+        self._reply_estimate = size
+        if result.workflow.state != previous_state and self.options.search_attributes:
+            workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
+        for item in reactions:
+            self._outbox.append(item)
+            self._outbox_bytes += len(to_json(item))
+        return reply, serialized
 
-    def _failure_reply(self, failure: UnexpectedFailure) -> DispatchReply:
+    def _failure_reply(self, failure: UnexpectedFailure | RouterFailure) -> DispatchReply:
         return result_to_reply(
             DispatchResult.failure(failure), self.router.definition, self._version
         )
@@ -460,24 +449,36 @@ class EntityWorkflow:
                 UnexpectedFailure(exc, f"dispatch did not finish within {timeout}")
             )
 
-    def _queue_reactions(self, command_id: str, result: DispatchResult) -> None:
+    def _reactions(self, command_id: str, result: DispatchResult) -> list[ReactorDelivery]:
         reactors = self.options.reactors
         if reactors is None or not result.events:
-            return
+            return []
         commands = reactors.resolve(self.router, workflow.info().workflow_id, result.events)
-        for index, reaction in enumerate(commands):
-            payload = reaction.command.payload
-            self._outbox.append(
-                ReactorDelivery(
-                    workflow_id=reaction.workflow_id,
-                    workflow_type=reaction.router_name,
-                    type=reaction.command.type,
-                    payload=payload.model_dump(mode="json")
-                    if hasattr(payload, "model_dump")
-                    else dict(payload),
-                    command_id=f"{workflow.info().workflow_id}/{command_id}/{index}",
-                )
+        return [
+            ReactorDelivery(
+                workflow_id=reaction.workflow_id,
+                workflow_type=reaction.router_name,
+                type=reaction.command.type,
+                payload=reaction.command.payload.model_dump(mode="json")
+                if hasattr(reaction.command.payload, "model_dump")
+                else dict(reaction.command.payload),
+                command_id=f"{workflow.info().workflow_id}/{command_id}/{index}",
             )
+            for index, reaction in enumerate(commands)
+        ]
+
+    def _outbox_full(self) -> bool:
+        return (
+            len(self._outbox) >= LIMITS.max_outbox_commands
+            or self._outbox_bytes >= LIMITS.max_outbox_bytes
+        )
+
+    def _outbox_takes(self, items: list[ReactorDelivery]) -> bool:
+        size = sum(len(to_json(item)) for item in items)
+        return (
+            len(self._outbox) + len(items) <= LIMITS.max_outbox_commands
+            and self._outbox_bytes + size <= LIMITS.max_outbox_bytes
+        )
 
     def _conflict(self, expected: int) -> RouterFailure:
         return RouterFailure(
@@ -491,10 +492,15 @@ class EntityWorkflow:
             self._recent.popitem(last=False)
 
 
-def _already_applied(command_id: str) -> DispatchReply:
-    """What a retry of an old command gets once its full reply is no longer kept."""
-    message = f"command {command_id!r} was already applied; its reply is no longer kept"
-    return DispatchReply(ok=False, error=error_to_wire(RouterFailure("ALREADY_APPLIED", message)))
+#: How long a reply waits when its workflow task's replies are at their budget: any timer
+#: ends the task, and the reply goes with the next one.
+_NEXT_TASK = timedelta(milliseconds=1)
+
+
+def _may_hold_non_finite(serialized: bytes) -> bool:
+    """True if JSON written with ``inf_nan_mode="constants"`` may hold NaN or an infinity
+    (a cheap scan; strings that contain the words give a false alarm, checked precisely)."""
+    return b"NaN" in serialized or b"Infinity" in serialized
 
 
 def _current_update_id() -> str:
@@ -578,13 +584,3 @@ if not TYPE_CHECKING:  # a module __getattr__ would make type checkers accept an
                 name=__name__,
             )
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def start_search_attributes(definition_name: str, state: str) -> TypedSearchAttributes:
-    """The search attributes an entity starts with."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(ROUTER_DEFINITION, definition_name),
-            SearchAttributePair(ROUTER_STATE, state),
-        ]
-    )

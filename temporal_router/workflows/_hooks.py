@@ -41,17 +41,18 @@ the new state (if the handler had no uncommitted changes; otherwise the dispatch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 
 from ..router import track_current_context
 from ._config import HookConfig, parse_duration
-from ._errors import HookLoopError, HookTargetError, HookTimeoutError
+from ._errors import HookError, HookLoopError, HookTargetError, HookTimeoutError
 from ._inbox import HookHost, inbox
 from ._messages import (
     HOOK_REQUEST_SIGNAL,
@@ -59,6 +60,7 @@ from ._messages import (
     HOST_DISPATCH_ACTIVITY,
     HOST_SNAPSHOT_ACTIVITY,
     REPLY_TO_MEMO,
+    STOP_HOOK_ACTIVITY,
     DispatchReply,
     HookAnswer,
     HookFailure,
@@ -80,9 +82,11 @@ __all__ = [
     "host_snapshot",
     "install_hook_request_handler",
     "report_hook_failure",
+    "run_workflow",
     "signal",
     "signal_info",
     "start_requested_hook",
+    "stop_hook",
     "wait_for",
 ]
 
@@ -238,11 +242,13 @@ async def wait_for(signal_id: str, timeout: timedelta | float | str | None = Non
     if hosted:
         version_before = host.committed()[1]
         host.begin_hook_wait()
+    box.waiting.add(signal_id)
     try:
         await workflow.wait_condition(lambda: box.ready(signal_id), timeout=limit)
     except TimeoutError:
         raise HookTimeoutError(signal_id, limit.total_seconds() if limit else 0.0) from None
     finally:
+        box.waiting.discard(signal_id)
         if hosted:
             host.end_hook_wait()
     if hosted and ctx is not None:
@@ -283,7 +289,7 @@ async def exec_hook(
     sid = signal_id or f"durable-hook-{workflow.uuid4()}"
     box = inbox()
     del box  # registered before the child can answer
-    await hook(
+    hook_id = await hook(
         task_queue=task_queue,
         workflow_name=workflow_name,
         entity=entity,
@@ -291,7 +297,29 @@ async def exec_hook(
         args=[*args, signal_info(sid)],
         config=config,
     )
-    return await wait_for(sid, timeout)
+    try:
+        return await wait_for(sid, timeout)
+    except (HookTimeoutError, asyncio.CancelledError):
+        stop_hook(hook_id, f"its waiter {workflow.info().workflow_id!r} gave up")
+        raise
+
+
+#: The patch that made a waiter that gives up stop its hook (histories from before have none).
+STOP_HOOKS_PATCH = "temporal-router-stop-abandoned-hooks"
+
+
+def stop_hook(hook_id: str, reason: str) -> None:
+    """Terminate the hooked workflow ``hook_id``, fire-and-forget: nobody waits for it any
+    more, so it must not stay Running (retrying, or waiting for something) for good."""
+    if not workflow.patched(STOP_HOOKS_PATCH):
+        return
+    _detach(
+        workflow.start_activity(
+            STOP_HOOK_ACTIVITY,
+            args=[hook_id, reason],
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+    )
 
 
 async def exec_hook_batch(hooks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -430,6 +458,54 @@ async def report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
         )
     except ApplicationError:
         workflow.logger.warning("could not report hook failure to %s", target)
+
+
+async def run_workflow(
+    run_fn: Callable[..., Awaitable[Any]],
+    args: Sequence[Any],
+    call: Callable[[], Awaitable[Any]],
+) -> Any:
+    """Run a workflow's body (``call``) so that durable hooks always surface.
+
+    - An uncaught :class:`HookError` fails the workflow (a non-retryable
+      ``ApplicationError`` of the same type name) instead of its task, which Temporal would
+      retry forever.
+    - In a hooked workflow (``exec_hook``'s signal info is its last argument), any other
+      exception fails the run too (an ``ApplicationError`` named after it, retried by the
+      hook's retry policy), and a final failure is reported to the waiting workflow, whose
+      wait then raises :class:`HookFailed`. A run method that does not take the extra last
+      argument fails at once, naming the fix.
+    """
+    hooked = hook_signal_id(args) is not None
+    if hooked:
+        try:
+            inspect.signature(run_fn).bind(None, *args)
+        except TypeError as exc:
+            name = workflow.info().workflow_type
+            failure = ApplicationError(
+                f"hooked workflow {name!r} cannot take exec_hook's arguments ({exc}): give its "
+                "run method one more, last parameter for the hook's signal info "
+                '({"signal": id, "$durable": True}), and answer with signal(info["signal"], data)',
+                type="HookSignatureError",
+                non_retryable=True,
+            )
+            await report_hook_failure(args, failure)
+            raise failure from None
+    try:
+        return await call()
+    except HookError as exc:
+        failure = ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
+        await report_hook_failure(args, failure)
+        raise failure from exc
+    except FailureError as exc:
+        await report_hook_failure(args, exc)
+        raise
+    except Exception as exc:
+        if not hooked:
+            raise  # a plain workflow keeps Temporal's rule: the task fails and is retried
+        failure = ApplicationError(f"{type(exc).__name__}: {exc}", type=type(exc).__name__)
+        await report_hook_failure(args, failure)
+        raise failure from exc
 
 
 def install_hook_request_handler() -> None:

@@ -12,30 +12,66 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.common import RawValue
 
 from ..router import Workflow
 from ._errors import HookFailed
-from ._messages import HOOK_SIGNAL, INBOX_MEMO, HookAnswer, InboxState
+from ._limits import LIMITS, json_problem
+from ._messages import HOOK_SIGNAL, INBOX_MEMO, HookAnswer, HookFailure, InboxState
 
 __all__ = ["HookHost", "HookInbox", "inbox", "inbox_memo_for_continue_as_new"]
 
 
 class HookInbox:
-    """Signals received by one workflow, by signal id; each wait consumes one."""
+    """Signals received by one workflow, by signal id; each wait consumes one.
+
+    Bounded (:data:`~temporal_router.workflows.LIMITS`): an answer over
+    ``max_answer_bytes``, or one that is not JSON this library accepts, becomes a failure
+    (its wait raises ``HookFailed`` saying why); answers nobody waits for yet are kept up to
+    ``max_inbox_answers`` and ``max_inbox_bytes``, and past that dropped with a warning. An
+    answer to a wait in progress is always taken.
+    """
 
     def __init__(self, state: InboxState | None = None) -> None:
         state = state or InboxState()
         self.signals = {k: list(v) for k, v in state.signals.items()}
         self.failures = dict(state.failures)
+        self.sizes = {k: [len(to_json(data)) for data in v] for k, v in self.signals.items()}
+        self.bytes = sum(sum(v) for v in self.sizes.values())
+        #: Signal ids a wait is in progress for.
+        self.waiting: set[str] = set()
 
-    def receive(self, answer: HookAnswer) -> None:
-        """Keep one answer (or final failure) until a wait consumes it."""
+    def receive(self, answer: HookAnswer, size: int | None = None) -> None:
+        """Keep one answer (or final failure) until a wait consumes it; ``size`` is its
+        encoded size if known."""
+        if answer.error is None:
+            size = len(to_json(answer.data)) if size is None else size
+            problem = (
+                f"its answer is too large: {size} bytes, limit {LIMITS.max_answer_bytes}"
+                if size > LIMITS.max_answer_bytes
+                else json_problem(answer.data, "answer")
+            )
+            if problem is not None:
+                answer = HookAnswer(answer.id, error=HookFailure(answer.id, "Refused", problem))
+        if answer.id not in self.waiting and self._full(size or 0):
+            workflow.logger.warning(
+                "dropped an answer for %r: the inbox holds %d answers (%d bytes) nobody waits "
+                "for, limits %d and %d",
+                answer.id,
+                self.count(),
+                self.bytes,
+                LIMITS.max_inbox_answers,
+                LIMITS.max_inbox_bytes,
+            )
+            return
         if answer.error is not None:
             self.failures[answer.id] = answer.error
         else:
             self.signals.setdefault(answer.id, []).append(answer.data)
+            self.sizes.setdefault(answer.id, []).append(size or 0)
+            self.bytes += size or 0
 
     def receive_raw(self, value: RawValue) -> None:
         """The :data:`HOOK_SIGNAL` handler: decode, then :meth:`receive`.
@@ -51,7 +87,16 @@ class HookInbox:
                 "dropped a malformed %s signal (%s)", HOOK_SIGNAL, type(exc).__name__
             )
             return
-        self.receive(answer)
+        self.receive(answer, value.payload.ByteSize())
+
+    def _full(self, size: int) -> bool:
+        return (
+            self.count() >= LIMITS.max_inbox_answers or self.bytes + size > LIMITS.max_inbox_bytes
+        )
+
+    def count(self) -> int:
+        """Answers and failures kept."""
+        return sum(len(v) for v in self.signals.values()) + len(self.failures)
 
     def ready(self, signal_id: str) -> bool:
         """True if a wait on ``signal_id`` can return (an answer or a failure is here)."""
@@ -62,8 +107,10 @@ class HookInbox:
         queue = self.signals.get(signal_id)
         if queue:
             data = queue.pop(0)
+            self.bytes -= self.sizes[signal_id].pop(0)
             if not queue:
                 del self.signals[signal_id]
+                del self.sizes[signal_id]
             return data
         error = self.failures.pop(signal_id)
         raise HookFailed(error.hook_id or signal_id, error.message or "failed")

@@ -43,6 +43,7 @@ __all__ = [
     "REJECTION_TYPE",
     "REPLY_TO_MEMO",
     "SNAPSHOT_QUERY",
+    "STOP_HOOK_ACTIVITY",
     "CreateSpec",
     "DispatchReply",
     "DispatchRequest",
@@ -82,6 +83,7 @@ HOOK_REQUEST_SIGNAL = "__temporal_router_hook"
 DELIVER_ACTIVITY = "temporal_router.deliver_command"
 HOST_SNAPSHOT_ACTIVITY = "temporal_router.host_snapshot"
 HOST_DISPATCH_ACTIVITY = "temporal_router.host_dispatch"
+STOP_HOOK_ACTIVITY = "temporal_router.stop_hook"
 #: Memo key of a hook started on request: the workflow its answers go to.
 REPLY_TO_MEMO = "temporal_router.reply_to"
 #: Memo key that carries a plain workflow's unconsumed hook answers across continue-as-new.

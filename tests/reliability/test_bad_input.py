@@ -2,8 +2,9 @@
 
 Random JSON payloads, wrong types, unknown commands and states get the same answer on
 Temporal as from the pure router; refused commands leave state, version and (when the
-entity's validator refused them) history as they were. Payloads over Temporal's 2 MiB blob
-limit come back at once as a validation error; they neither hang nor wedge the entity.
+entity's validator refused them) history as they were. Payloads over the command limit
+(``LIMITS.max_command_bytes``) come back at once as a validation error; they neither hang nor
+wedge the entity.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from temporal_router import (
     RouterFailure,
-    UnexpectedFailure,
     UnknownNameError,
     ValidationError,
     ValidationFailure,
@@ -35,6 +35,7 @@ from temporal_router import (
 from temporal_router.adapter import RouterClient
 from temporal_router.testing import DevServer
 from temporal_router.testing._temporal import unique_task_queue
+from temporal_router.workflows import LIMITS
 
 from ._app import Ledger, bounded, build_ledger_router, history_length, hosted
 from ._process import REPO
@@ -198,33 +199,37 @@ async def test_big_payloads_under_the_limit_are_handled_and_state_growth_is_boun
 ) -> None:
     entity = f"{env.entity}-big"
     await env.ledger.create(entity, initial_state="Open", data={})
+    near = LIMITS.max_command_bytes - 1_000
     # Under the limit: a valid one applies, an invalid one is refused without echoing
-    # 1.5 MB back (the rejection carries the request already).
+    # the payload back (the rejection carries the request already).
     ok = await asyncio.wait_for(
-        env.ledger.dispatch(entity, {"type": "Stuff", "payload": {"blob": "y" * 1_500_000}}), 10
+        env.ledger.dispatch(entity, {"type": "Stuff", "payload": {"blob": "y" * near}}), 10
     )
     assert ok.ok, ok.error
     before = await _state(env, entity)
     refused = await asyncio.wait_for(
-        env.ledger.dispatch(entity, {"type": "Add", "payload": {"cid": "z" * 1_500_000}}), 10
+        env.ledger.dispatch(entity, {"type": "Add", "payload": {"cid": "z" * near}}), 10
     )
     assert isinstance(refused.error, ValidationFailure), refused
     assert len(json.dumps(refused.error.issues)) < 5_000
     assert await _state(env, entity) == before
 
-    # State that would outgrow what Temporal carries: the command fails, nothing changes.
-    kept = await env.ledger.dispatch(entity, {"type": "Keep", "payload": {"blob": "k" * 600_000}})
-    assert kept.ok, kept.error
+    # State that would outgrow what one reply carries: the command fails, nothing changes.
+    part = LIMITS.max_reply_bytes * 2 // 5
+    for _ in range(2):
+        kept = await env.ledger.dispatch(entity, {"type": "Keep", "payload": {"blob": "k" * part}})
+        assert kept.ok, kept.error
     before = await _state(env, entity)
     too_big = await asyncio.wait_for(
-        env.ledger.dispatch(entity, {"type": "Keep", "payload": {"blob": "k" * 600_000}}), 10
+        env.ledger.dispatch(entity, {"type": "Keep", "payload": {"blob": "k" * part}}), 10
     )
-    assert isinstance(too_big.error, UnexpectedFailure), too_big
+    assert isinstance(too_big.error, RouterFailure), too_big
+    assert too_big.error.code == "TOO_LARGE"
     assert "too large" in too_big.error.message
     workflow, version, _ = await _state(env, entity)
     assert (workflow, version) == before[:2]
     assert isinstance(workflow.data, Ledger)
-    assert len(workflow.data.kept) == 600_000
+    assert len(workflow.data.kept) == 2 * part
     healthy = await asyncio.wait_for(
         env.ledger.dispatch(entity, {"type": "Add", "payload": {"cid": "after"}}), 10
     )

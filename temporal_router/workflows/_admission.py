@@ -1,0 +1,114 @@
+"""Admission control of the entity's ``dispatch`` Update: what it refuses, and how.
+
+The validator refuses, before anything reaches history, a request that breaks an input rule
+or a size limit (``validation``) and a command the entity cannot take right now (``router``
+/ ``BUSY``, retryable: ``RouterClient`` retries it with backoff). Its bookkeeping is free to
+differ on replay, since validators do not run then.
+
+A handler's reply is bounded in size, and the replies of one workflow task in sum
+(:class:`TaskBudget`): a reply that would push its task past the budget is sent in the
+next task. That bookkeeping only reads what replay sees the same (the task each handler
+runs in, the replies' sizes), so it is deterministic.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from ..router import PipelineError, RouterFailure, ValidationFailure
+from ._limits import LIMITS, id_problem, json_problem
+from ._messages import REJECTION_TYPE, DispatchRequest, error_to_wire
+
+__all__ = [
+    "BUSY",
+    "TOO_LARGE",
+    "TaskBudget",
+    "busy",
+    "invalid",
+    "refusal",
+    "request_problem",
+    "too_large",
+]
+
+#: ``router`` code of a command refused for its size (or its result's).
+TOO_LARGE = "TOO_LARGE"
+#: ``router`` code of a command the entity cannot take right now; retry it later.
+BUSY = "BUSY"
+
+
+def refusal(error: PipelineError) -> ApplicationError:
+    """What the validator raises to refuse a command: its error travels as the detail."""
+    wire = error_to_wire(error)
+    # BENIGN: a refused command is an expected outcome, not a failure to log and alert on
+    # (Temporal's OpenTelemetry interceptor then leaves the ValidateUpdate span unmarked).
+    return ApplicationError(
+        wire.message,
+        wire,
+        type=REJECTION_TYPE,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
+
+
+def invalid(field: str, message: str, *, kind: str = "value_error") -> ValidationFailure:
+    """A ``validation`` failure about one field of the request."""
+    issue = {"type": kind, "loc": (field,), "msg": message, "input": None}
+    return ValidationFailure("command", [issue], f"Invalid command: {message}")
+
+
+def too_large(what: str, size: int, limit: int) -> ValidationFailure:
+    """A ``validation`` failure for a request over a size limit (issue type ``too_large``)."""
+    return invalid(
+        what.split(" ")[0], f"{what} too large: {size} bytes, limit {limit}", kind="too_large"
+    )
+
+
+def request_problem(request: DispatchRequest, size: int) -> ValidationFailure | None:
+    """The input rules and the size limit of one command's request, as the validator and
+    ``RouterClient`` apply them; None if the request passes."""
+    if size > LIMITS.max_command_bytes:
+        return too_large("payload of the command", size, LIMITS.max_command_bytes)
+    version = request.expected_version
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 0
+    ):
+        return invalid("expected_version", f"expected_version must be an int >= 0, got {version!r}")
+    problem = json_problem(request.payload, "payload")
+    if problem is not None:
+        return invalid("payload", problem)
+    if request.via_hook is not None and id_problem(request.via_hook, "via_hook") is not None:
+        return invalid("via_hook", "via_hook must be a workflow id")
+    return None
+
+
+class TaskBudget:
+    """Bytes one workflow task has spent on something, reset when the next task starts.
+
+    Tasks are told apart by the history length at their start, which is the same on replay.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._task = -1
+        self._used = 0
+
+    def _current(self) -> int:
+        task = workflow.info().get_current_history_length()
+        if task != self._task:
+            self._task, self._used = task, 0
+        return self._used
+
+    def fits(self, size: int) -> bool:
+        """True if ``size`` more bytes fit this task (the first item always fits)."""
+        used = self._current()
+        return used == 0 or used + size <= self.limit
+
+    def spend(self, size: int) -> None:
+        """Count ``size`` bytes against this task."""
+        self._used = self._current() + size
+
+
+def busy(message: str) -> RouterFailure:
+    """A ``router`` / ``BUSY`` failure: retry the same command later."""
+    return RouterFailure(BUSY, message)
