@@ -13,6 +13,7 @@ runs in, the replies' sizes), so it is deterministic.
 
 from __future__ import annotations
 
+from pydantic import ValidationError as PydanticValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -29,6 +30,7 @@ __all__ = [
     "refusal",
     "request_problem",
     "too_large",
+    "undecodable",
 ]
 
 #: ``router`` code of a command refused for its size (or its result's).
@@ -80,6 +82,18 @@ def request_problem(request: DispatchRequest, size: int) -> ValidationFailure | 
     if request.via_hook is not None and id_problem(request.via_hook, "via_hook") is not None:
         return invalid("via_hook", "via_hook must be a workflow id")
     return None
+
+
+def undecodable(exc: BaseException) -> str:
+    """Why a request could not be decoded, in a line that does not echo the request."""
+    cause = exc.__cause__ or exc
+    if isinstance(cause, PydanticValidationError) and cause.errors():
+        reason = str(cause.errors()[0].get("msg", ""))
+    else:
+        reason = type(cause).__name__
+    if "recursion limit" in reason:
+        reason = f"payload: nested deeper than {LIMITS.max_depth} levels"
+    return f"the request is not a dispatch request: {reason[:200]}"
 
 
 class TaskBudget:

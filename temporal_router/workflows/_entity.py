@@ -63,6 +63,7 @@ from ._admission import (
     refusal,
     request_problem,
     too_large,
+    undecodable,
 )
 from ._entity_io import JSON_METADATA, dispatch_request, entity_input, remembered_within
 from ._hooks import start_requested_hook
@@ -191,7 +192,10 @@ class EntityWorkflow:
                     workflow.info().workflow_id,
                     initial_state=input.create.initial_state,
                     data=input.create.data,
-                    now=workflow.now(),
+                    # Not workflow.now(): a first task with no commands is folded into the
+                    # next one when a worker without the entity in cache rebuilds it, so
+                    # now() here would give another time than the first worker saw.
+                    now=workflow.info().workflow_start_time,
                 )
             except (UnknownNameError, ValidationError) as exc:
                 raise ApplicationError(f"cannot create entity: {exc}", non_retryable=True) from None
@@ -361,8 +365,7 @@ class EntityWorkflow:
         try:
             decoded = dispatch_request(request)
         except Exception as exc:
-            message = f"the request is not a dispatch request ({type(exc).__name__})"
-            raise refusal(invalid("request", message)) from None
+            raise refusal(invalid("request", undecodable(exc))) from None
         problem = request_problem(decoded, size)
         if problem is not None:
             raise refusal(problem)

@@ -47,8 +47,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
 
 from ..router import track_current_context
 from ._config import HookConfig, parse_duration
@@ -121,8 +126,10 @@ def _resolve_target(
 
 
 def _detach(handle: Any) -> None:
-    """Fire-and-forget: the outcome reaches waiters by signal, so nobody awaits the handle;
-    retrieve its exception so asyncio does not log it as never retrieved."""
+    """Fire-and-forget: nobody awaits the handle (a hook's outcome reaches waiters by
+    signal); retrieve its exception so asyncio does not log it as never retrieved."""
+    if handle is None:
+        return
 
     def consume(done: Any) -> None:
         if not done.cancelled():
@@ -299,8 +306,13 @@ async def exec_hook(
     )
     try:
         return await wait_for(sid, timeout)
-    except (HookTimeoutError, asyncio.CancelledError):
-        stop_hook(hook_id, f"its waiter {workflow.info().workflow_id!r} gave up")
+    except HookTimeoutError:
+        await stop_hook(hook_id, f"its waiter {workflow.info().workflow_id!r} timed out")
+        raise
+    except asyncio.CancelledError:
+        # Cancelled (a dispatch timeout, the waiter's own cancellation): nothing may be
+        # awaited here, so the stop goes out without waiting for it.
+        _detach(_start_stop(hook_id, f"its waiter {workflow.info().workflow_id!r} was cancelled"))
         raise
 
 
@@ -308,17 +320,27 @@ async def exec_hook(
 STOP_HOOKS_PATCH = "temporal-router-stop-abandoned-hooks"
 
 
-def stop_hook(hook_id: str, reason: str) -> None:
-    """Terminate the hooked workflow ``hook_id``, fire-and-forget: nobody waits for it any
-    more, so it must not stay Running (retrying, or waiting for something) for good."""
-    if not workflow.patched(STOP_HOOKS_PATCH):
+async def stop_hook(hook_id: str, reason: str) -> None:
+    """Terminate the hooked workflow ``hook_id``: nobody waits for it any more, so it must
+    not stay Running (retrying, or waiting for something) for good. Waited for, so that a
+    workflow that ends right after still stops it; a failure to stop is logged."""
+    handle = _start_stop(hook_id, reason)
+    if handle is None:
         return
-    _detach(
-        workflow.start_activity(
-            STOP_HOOK_ACTIVITY,
-            args=[hook_id, reason],
-            start_to_close_timeout=timedelta(seconds=30),
-        )
+    try:
+        await handle
+    except ActivityError as exc:
+        workflow.logger.warning("could not stop hook %s: %s", hook_id, exc.cause or exc)
+
+
+def _start_stop(hook_id: str, reason: str) -> Any:
+    if not workflow.patched(STOP_HOOKS_PATCH):
+        return None
+    return workflow.start_activity(
+        STOP_HOOK_ACTIVITY,
+        args=[hook_id, reason],
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=RetryPolicy(maximum_attempts=3),
     )
 
 

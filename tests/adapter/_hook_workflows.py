@@ -47,9 +47,11 @@ __all__ = [
     "FireAndForgetParent",
     "HookChild",
     "HostEnricher",
+    "NoInfoChild",
     "ReplayStableParent",
     "RetryParent",
     "SelfHooker",
+    "UncaughtHookParent",
     "WhoAmI",
 ]
 
@@ -85,7 +87,11 @@ async def _child_body(owner: _Releasable, spec: dict[str, Any], info: Any) -> di
         await workflow.wait_condition(lambda: owner.released)
     if spec.get("sleep"):
         await workflow.sleep(spec["sleep"])
+    if spec.get("hang"):
+        await workflow.wait_condition(lambda: False)
     fail = spec.get("fail")
+    if fail == "plain":
+        raise RuntimeError("a plain bug in the hook")
     if fail == "non_retryable":
         raise ApplicationError("card declined", non_retryable=True)
     if fail == "retryable" or (fail == "until" and attempt < spec["succeed_on"]):
@@ -374,7 +380,27 @@ class CallerAfterCan:
         return seen
 
 
+@workflow.defn(name="NoInfoChild")
+class NoInfoChild:
+    """A hooked workflow written without the extra last argument ``exec_hook`` passes."""
+
+    @workflow.run
+    async def run(self, spec: dict[str, Any]) -> None:
+        del spec
+
+
+@workflow.defn(name="UncaughtHookParent")
+class UncaughtHookParent:
+    """``exec_hook(**target)`` with no ``try``: a hook error must fail this workflow."""
+
+    @workflow.run
+    async def run(self, target: dict[str, Any]) -> Any:
+        return await exec_hook(**target)
+
+
 ALL_WORKFLOWS: list[type] = [
+    NoInfoChild,
+    UncaughtHookParent,
     HookChild,
     EntityHook,
     HostEnricher,

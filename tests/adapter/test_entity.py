@@ -11,9 +11,10 @@ import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
 
 from temporal_router import DispatchResult, ValidationError
-from temporal_router.adapter import RouterClient
+from temporal_router.adapter import RouterClient, RouterPlugin
 from temporal_router.testing import DevServer
 from temporal_router.workflows._messages import EntityInput
 
@@ -319,3 +320,23 @@ async def test_older_snapshot_without_migrations_fails_the_load(
             "NOT_FOUND",
         )
         assert await history_length(client, entity) > 0
+
+
+async def test_created_at_is_the_same_when_a_worker_without_the_entity_in_cache_rebuilds_it(
+    temporal_dev_server: DevServer, task_queue: str
+) -> None:
+    """The first workflow task of an entity issues no command; a worker that rebuilds the
+    entity from history folds it into the next task, where ``workflow.now()`` is later."""
+    router = build_task_router()
+    plugin = RouterPlugin(router)
+    client = await Client.connect(temporal_dev_server.target, plugins=[plugin])
+    async with Worker(client, task_queue=task_queue, max_cached_workflows=0):
+        tasks = RouterClient(client, router, task_queue=task_queue)
+        entity = f"{task_queue}-uncached"
+        created = await tasks.create(entity, initial_state="Todo", data={"title": "t"})
+        await asyncio.sleep(1.2)
+        result = await tasks.dispatch(entity, {"type": "Start", "payload": {"assignee": "ada"}})
+        assert result.ok, result.error
+        assert result.workflow is not None
+        assert result.workflow.created_at == created.created_at
+        assert result.workflow.updated_at > created.created_at

@@ -7,6 +7,7 @@ time; a short-interval variant runs on the dev server too.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator
@@ -14,7 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from temporal_router.adapter import RouterPlugin
@@ -37,6 +39,7 @@ from ._hook_workflows import (
     FireAndForgetParent,
     ReplayStableParent,
     RetryParent,
+    UncaughtHookParent,
 )
 
 
@@ -80,6 +83,89 @@ async def test_hook_failed_in_an_entity_handler_is_an_unexpected_dispatch_error(
     assert snapshot.version == 1  # nothing applied
     note = await env.accounts.dispatch(entity, {"type": "Note", "payload": {"text": "still ok"}})
     assert note.ok, note.error
+
+
+# -- failures always surface, and nothing stays Running for nobody -----------------------------
+
+
+async def test_a_plain_exception_in_a_hook_reaches_the_waiter_as_hook_failed(env: Env) -> None:
+    started = time.monotonic()
+    out = await env.run(ExecHookParent, env.child({"fail": "plain"}, timeout="60s"))
+    assert out["error"] == "HookFailed", out
+    assert "RuntimeError: a plain bug in the hook" in out["message"]
+    assert time.monotonic() - started < 30  # reported, not timed out
+    await wait_status(env.client, out["hook_id"], WorkflowExecutionStatus.FAILED)
+
+
+async def test_a_plain_exception_in_a_hook_frees_the_entity_waiting_for_it(env: Env) -> None:
+    entity = await env.new_account()
+    result = await env.accounts.dispatch(
+        entity, {"type": "Exec", "payload": {"spec": {"fail": "plain"}, "timeout": 60}}
+    )
+    error, message = unexpected(result)
+    assert "HookFailed" in error
+    assert "a plain bug in the hook" in message
+    note = await env.accounts.dispatch(entity, {"type": "Note", "payload": {"text": "next"}})
+    assert note.ok, note.error
+
+
+async def test_a_waiter_that_times_out_terminates_its_hook(env: Env) -> None:
+    parent = env.wid("gives-up")
+    out = await env.run(ExecHookParent, env.child({"hang": True}, timeout="1s"), id=parent)
+    assert out["error"] == "HookTimeoutError", out
+    [start] = await child_starts(env.client.get_workflow_handle(parent))
+    await wait_status(env.client, start.workflow_id, WorkflowExecutionStatus.TERMINATED)
+
+
+async def test_an_entity_whose_hook_times_out_answers_the_next_command_and_stops_the_hook(
+    env: Env,
+) -> None:
+    entity = await env.new_account()
+    result = await env.accounts.dispatch(
+        entity, {"type": "Exec", "payload": {"spec": {"hang": True}, "timeout": 1}}
+    )
+    error, _ = unexpected(result)
+    assert "HookTimeoutError" in error
+    note = await env.accounts.dispatch(entity, {"type": "Note", "payload": {"text": "next"}})
+    assert note.ok, note.error
+    [start] = await child_starts(env.client.get_workflow_handle(entity))
+    await wait_status(env.client, start.workflow_id, WorkflowExecutionStatus.TERMINATED)
+
+
+async def test_an_uncaught_hook_error_fails_a_plain_workflow_instead_of_retrying_its_task(
+    env: Env,
+) -> None:
+    parent = env.wid("uncaught")
+    handle = await env.client.start_workflow(
+        UncaughtHookParent.run,
+        env.child({"fail": "non_retryable"}),
+        id=parent,
+        task_queue=env.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as caught:
+        await asyncio.wait_for(handle.result(), 30)
+    cause = caught.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "HookFailed"
+    assert cause.non_retryable
+    assert await status_of(env.client, parent) == WorkflowExecutionStatus.FAILED
+
+
+async def test_a_hooked_workflow_without_the_extra_argument_fails_naming_the_fix(
+    env: Env,
+) -> None:
+    out = await env.run(
+        ExecHookParent,
+        {
+            "task_queue": env.task_queue,
+            "workflow_name": "NoInfoChild",
+            "args": [{}],
+            "timeout": "60s",
+        },
+    )
+    assert out["error"] == "HookFailed", out
+    assert "one more, last parameter" in out["message"]
+    await wait_status(env.client, out["hook_id"], WorkflowExecutionStatus.FAILED)
 
 
 async def test_a_failure_before_the_last_attempt_is_not_reported(env: Env) -> None:
