@@ -31,7 +31,7 @@ from temporal_router.cli._app import load_app
 from temporal_router.cli._parser import build_parser
 from temporal_router.testing import DevServer, find_temporal_cli
 from temporal_router.testing._dev import _search_attribute_type
-from temporal_router.workflows import SEARCH_ATTRIBUTES
+from temporal_router.workflows import LIMITS, SEARCH_ATTRIBUTES
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -435,6 +435,10 @@ def test_the_server_reads_the_dynamic_config_file_mounted_for_it(
         raise AssertionError(f"{wanted} is not mounted")
     config = yaml.safe_load(local.read_text())
     assert config["frontend.enableUpdateWorkflowExecution"] == [{"value": True}]
+    # What the entities' admission limits are sized for (docs/deployment.md).
+    assert config["history.maxInFlightUpdatePayloads"] == [
+        {"value": LIMITS.server_max_in_flight_update_payloads}
+    ]
     for key, entries in config.items():
         assert isinstance(entries, list), key
         assert all("value" in e for e in entries), key

@@ -46,10 +46,11 @@ from ..workflows import (
     HookRequest,
     HookTargetError,
 )
-from ..workflows._admission import BUSY, invalid, request_problem
 
-# How a client encodes what an entity reads: internals of the workflows package, shared with
-# the entity so that both sides agree byte for byte; not part of its public API.
+# How a client encodes what an entity reads and which input the entity refuses: internals
+# of the workflows package, shared with the entity so that both sides agree byte for byte
+# and rule for rule; not part of its public API.
+from ..workflows._admission import BUSY, invalid, request_problem
 from ..workflows._entity_io import start_search_attributes
 from ..workflows._limits import id_problem, json_problem
 from ..workflows._messages import (
