@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     Interceptor,
@@ -32,7 +33,7 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from temporal_router import (
     Context,
@@ -498,3 +499,34 @@ async def test_the_limits_are_those_the_docs_state() -> None:
         512 * 1024,
         1024 * 1024,
     )
+
+
+@bounded(120)
+async def test_replies_past_a_tasks_budget_go_out_with_the_next_task_and_replay(
+    env: Env,
+) -> None:
+    entity = await env.new_entity()
+    part = LIMITS.max_command_bytes * 4 // 5
+    for _ in range(2):  # each reply then carries this much state, twice over
+        kept = await env.entities.dispatch(
+            entity, {"type": "Keep", "payload": {"blob": "k" * part}}
+        )
+        assert kept.ok, kept.error
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                env.entities.dispatch(entity, {"type": "Add", "payload": {"cid": f"c{n}"}})
+                for n in range(8)
+            )
+        ),
+        90,
+    )
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    history = await env.client.get_workflow_handle(entity).fetch_history()
+    timers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+    assert timers, "no reply went out with a later task"
+    replayer = Replayer(
+        workflows=[], plugins=[RouterPlugin(ROUTER, max_history_events=MAX_HISTORY)]
+    )
+    assert (await replayer.replay_workflow(history)).replay_failure is None
+    await env.assert_healthy(entity)
