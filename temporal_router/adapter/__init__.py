@@ -17,20 +17,41 @@ from .._compat import moved_attribute as _moved_attribute
 from ._client import EntityListing, RouterClient, Snapshot
 from ._codec import EncryptionCodec
 from ._connect import connect_client
+from ._credentials import (
+    CREDENTIAL_HEADER,
+    CallerVerifier,
+    CredentialError,
+    CredentialSource,
+    JwtVerifier,
+    SharedSecretSigner,
+    SharedSecretVerifier,
+    StaticToken,
+)
 from ._extension import RouterExtension
 from ._interceptor import CALLER_HEADER, RouterInterceptor
 from ._plugin import PASSTHROUGH_MODULES, RouterPlugin
+from ._trust import KeyRing, TrustPolicy
 
 __all__ = [
     "CALLER_HEADER",
+    "CREDENTIAL_HEADER",
     "PASSTHROUGH_MODULES",
+    "CallerVerifier",
+    "CredentialError",
+    "CredentialSource",
     "EncryptionCodec",
     "EntityListing",
+    "JwtVerifier",
+    "KeyRing",
     "RouterClient",
     "RouterExtension",
     "RouterInterceptor",
     "RouterPlugin",
+    "SharedSecretSigner",
+    "SharedSecretVerifier",
     "Snapshot",
+    "StaticToken",
+    "TrustPolicy",
     "connect_client",
 ]
 

@@ -30,6 +30,7 @@ from ..workflows._messages import (
     HostCommand,
     ReactorDelivery,
 )
+from ..workflows._trust import current_keys
 from ._send import send_command
 
 __all__ = ["ACTIVITIES", "deliver_command", "host_dispatch", "host_snapshot", "stop_hook"]
@@ -62,7 +63,13 @@ async def deliver_command(item: ReactorDelivery) -> None:
 @activity.defn(name=HOST_DISPATCH_ACTIVITY)
 async def host_dispatch(item: HostCommand) -> DispatchReply:
     """Dispatch a hook's command to its host entity (exactly once, by command id)."""
-    request = DispatchRequest(item.type, item.payload, via_hook=item.via_hook)
+    keys = current_keys()  # the worker's, set by its interceptor
+    seal = (
+        keys.seal("via_hook", item.workflow_id, item.command_id, item.via_hook)
+        if keys is not None and item.via_hook is not None
+        else None
+    )
+    request = DispatchRequest(item.type, item.payload, via_hook=item.via_hook, seal=seal)
     return await send_command(
         activity.client(), item.workflow_id, request, command_id=item.command_id
     )

@@ -7,7 +7,7 @@ import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import RawValue, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -36,7 +36,7 @@ from ..router import (
     dump_model,
 )
 from ..workflows import (
-    HOOK_REQUEST_SIGNAL,
+    HOOK_REQUEST_UPDATE,
     LIMITS,
     ROUTER_DEFINITION,
     ROUTER_STATE,
@@ -59,8 +59,9 @@ from ..workflows._messages import (
     is_pydantic_json,
     reply_to_result,
 )
-from ._interceptor import caller_size
-from ._send import send_command
+from ._credentials import CredentialSource
+from ._interceptor import caller_size, outgoing_credential
+from ._send import rejection_of, send_command
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
 
@@ -167,6 +168,9 @@ class RouterClient:
             precedence.
         max_in_flight_per_entity: Dispatches to one entity this client keeps in flight at
             once; the others wait their turn here instead of being bounced by the server.
+        credentials: Makes the credential each call carries (a :class:`SharedSecretSigner`
+            signs the current caller; a :class:`StaticToken` sends a JWT); workers that
+            verify callers believe only that (SECURITY.md).
 
     Example::
 
@@ -183,7 +187,13 @@ class RouterClient:
         task_queue: str,
         context: Caller | Mapping[str, Any] | None = None,
         max_in_flight_per_entity: int = DEFAULT_MAX_IN_FLIGHT_PER_ENTITY,
+        credentials: CredentialSource | None = None,
     ) -> None:
+        if credentials is not None and not isinstance(credentials, CredentialSource):
+            raise ConfigurationError(
+                f"credentials takes a CredentialSource (SharedSecretSigner, StaticToken, ...), "
+                f"got {credentials!r}"
+            )
         if max_in_flight_per_entity < 1:
             raise ConfigurationError(
                 f"max_in_flight_per_entity must be >= 1, got {max_in_flight_per_entity}"
@@ -205,6 +215,7 @@ class RouterClient:
             context if context is None or isinstance(context, Caller) else Caller(**context)
         )
         self.max_in_flight_per_entity = max_in_flight_per_entity
+        self.credentials = credentials
         self._gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
     def _caller_scope(self) -> contextlib.AbstractContextManager[Any]:
@@ -212,6 +223,23 @@ class RouterClient:
         if self.context is None or current_caller() is not None:
             return contextlib.nullcontext()
         return caller_context(self.context)
+
+    @contextlib.contextmanager
+    def _call(self, workflow_id: str, command_id: str | None) -> Iterator[None]:
+        """The caller and the credential of one call to ``workflow_id``."""
+        with self._caller_scope():
+            credential = (
+                self.credentials.credential(
+                    current_caller(), workflow_id=workflow_id, command_id=command_id
+                )
+                if self.credentials is not None
+                else None
+            )
+            token = outgoing_credential.set(credential)
+            try:
+                yield
+            finally:
+                outgoing_credential.reset(token)
 
     @property
     def workflow_type(self) -> str:
@@ -229,7 +257,7 @@ class RouterClient:
         if problem is not None:
             raise ValidationError("create", [_issue(problem.split(" ")[0], problem)])
         spec = _as_create_spec(self.definition, {"initial_state": initial_state, "data": data})
-        with self._caller_scope():
+        with self._call(id, None):
             handle = await self.client.start_workflow(
                 self.workflow_type,
                 EntityInput(self.definition.name, create=spec),
@@ -296,7 +324,7 @@ class RouterClient:
         if create is not None:  # raises ValidationError, as create() does
             create = _as_create_spec(self.definition, create)
         update_id = command_id or str(uuid.uuid4())
-        with self._caller_scope():
+        with self._call(id, update_id):
             return await self._send(id, request, update_id, create)
 
     def _caller_problem(self) -> str | None:
@@ -377,7 +405,7 @@ class RouterClient:
 
     async def get(self, id: str) -> Snapshot:
         """The current snapshot of entity ``id`` (a query: nothing is written)."""
-        with self._caller_scope():
+        with self._call(id, None):
             snapshot = await self.client.get_workflow_handle(id).query(
                 SNAPSHOT_QUERY, result_type=dict
             )
@@ -420,7 +448,8 @@ class RouterClient:
         ``RouterPlugin``. Sending the same ``hook_id`` twice starts one hook.
 
         Raises:
-            HookTargetError: no queue/type given, or the target is closed or unknown.
+            HookTargetError: no queue/type given, the target is closed or unknown, or it
+                refused the request (its trust policy: ``TrustPolicy.client_hooks``).
         """
         if task_queue is None and entity is None:
             raise HookTargetError(
@@ -438,10 +467,14 @@ class RouterClient:
             resolved.to_wire() if resolved else None,
         )
         try:
-            with self._caller_scope():
-                await self.client.get_workflow_handle(workflow_id).signal(
-                    HOOK_REQUEST_SIGNAL, request
+            with self._call(workflow_id, request.hook_id):
+                await self.client.get_workflow_handle(workflow_id).execute_update(
+                    HOOK_REQUEST_UPDATE, request, id=request.hook_id, result_type=str
                 )
+        except WorkflowUpdateFailedError as exc:
+            wire = rejection_of(exc)
+            reason = wire.message if wire is not None else str(exc.cause or exc)
+            raise HookTargetError(f"{workflow_id!r} refused the hook request: {reason}") from exc
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise HookTargetError(

@@ -2,12 +2,20 @@
 
 **Caller context.** The client side writes the current :class:`~temporal_router.Caller`
 (from :func:`~temporal_router.caller_context` or ``RouterClient(context=...)``) into the
-``temporal-router-caller`` header of every workflow start, signal, query and update. The
-worker side reads it back in every inbound call (workflow run, signal, query, update
-validator and handler, activity) and makes it current for that call, so the entity's router
-sees it as ``ctx.caller``; the outbound side copies it onto child workflows (hooks),
-activities, signals and continue-as-new, so a hook three levels down still knows who
-started the chain. Headers are not encoded by the payload codec unless the client was
+``temporal-router-caller`` header of every workflow start, signal, query and update, and
+the credential ``RouterClient`` made for the call into ``temporal-router-credential``. The
+worker side establishes each inbound call's caller by its :class:`TrustPolicy`
+(``adapter/_trust.py``: a verified credential, a worker-sealed header, or, without a
+verifier, the header as sent) and makes it current for that call, so the entity's router
+sees it as ``ctx.caller``. A call without a caller is anonymous: it never inherits the
+run's creator. The outbound side copies the current caller (sealed, with the policy's key
+ring) onto child workflows (hooks), activities, signals and continue-as-new, so a hook
+three levels down still knows who started the chain.
+
+**Internal messages.** With a key ring, the hook signals a workflow sends
+(``__temporal_router_signal`` answers, ``__temporal_router_hook`` requests) carry a seal
+over the signal, its target and its argument, and a receiving worker drops an unsealed or
+forged one with a warning (``workflows/_trust.py``). Headers are not encoded by the payload codec unless the client was
 connected with ``header_codec_behavior=HeaderCodecBehavior.CODEC`` (``RouterPlugin`` does
 that when ``encrypt_headers=True``).
 
@@ -36,22 +44,44 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from contextvars import ContextVar
+from typing import Any, ClassVar, NoReturn
 
 import temporalio.api.common.v1
 import temporalio.client
 import temporalio.converter
 import temporalio.worker
+from pydantic_core import to_json
 from temporalio import activity, workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
 
-from ..router import Caller, current_caller, reset_current_caller, set_current_caller
+from ..router import Caller, RouterFailure, current_caller, reset_current_caller, set_current_caller
+from ..workflows import (
+    HOOK_REQUEST_SIGNAL,
+    HOOK_SIGNAL,
+    LIMITS,
+    SNAPSHOT_QUERY,
+    HookAnswer,
+    HookRequest,
+)
 
-# The hook plumbing the interceptor runs inside every workflow: worker-side internals of the
-# workflows package, not part of its public API.
-from ..workflows import LIMITS
+# The hook plumbing, admission and trust context the interceptor runs inside every
+# workflow: worker-side internals of the workflows package, not part of its public API.
 from ..workflows._admission import refusal, too_large
-from ..workflows._hooks import install_hook_request_handler, run_workflow
+from ..workflows._failures import run_workflow
 from ..workflows._inbox import inbox_memo_for_continue_as_new
+from ..workflows._requests import install_hook_request_handler
+from ..workflows._trust import SEAL_HEADER, Admission, KeyRing, using_trust
+from ._credentials import CREDENTIAL_HEADER
+from ._trust import (
+    CALLER_HEADER,
+    TrustPolicy,
+    caller_from_headers,
+    carried_caller,
+    establish_caller,
+    sealed_caller_headers,
+)
 
 __all__ = [
     "CALLER_HEADER",
@@ -59,40 +89,20 @@ __all__ = [
     "caller_from_headers",
     "caller_size",
     "headers_size",
-    "with_caller_header",
+    "outgoing_credential",
 ]
-
-#: The header that carries the caller context.
-CALLER_HEADER = "temporal-router-caller"
 
 _converter = temporalio.converter.PayloadConverter.default
 _logger = logging.getLogger(__name__)
 
 Headers = Mapping[str, temporalio.api.common.v1.Payload]
 
-
-def caller_from_headers(headers: Headers | None) -> Caller | None:
-    """The caller in ``headers``, or None (a malformed or oversized header is ignored, and
-    logged: it must not fail the workflow task, nor travel on to children and activities)."""
-    if not headers or CALLER_HEADER not in headers:
-        return None
-    size = headers[CALLER_HEADER].ByteSize()
-    if size > LIMITS.max_caller_bytes:
-        log = workflow.logger if workflow.in_workflow() else _logger
-        log.warning(
-            "ignoring a %s header of %d bytes, limit %d",
-            CALLER_HEADER,
-            size,
-            LIMITS.max_caller_bytes,
-        )
-        return None
-    try:
-        data = _converter.from_payload(headers[CALLER_HEADER], dict)
-        return Caller.from_dict(data)
-    except Exception:  # a bad header must not fail the workflow task (or the activity)
-        log = workflow.logger if workflow.in_workflow() else _logger
-        log.warning("ignoring malformed %s header", CALLER_HEADER)
-        return None
+#: The credential the next client call sends (set by RouterClient around each call).
+outgoing_credential: ContextVar[str | None] = ContextVar(
+    "temporal_router_outgoing_credential", default=None
+)
+#: Signals only this library's code sends, and the type of their one argument.
+_INTERNAL_SIGNALS: dict[str, type] = {HOOK_SIGNAL: HookAnswer, HOOK_REQUEST_SIGNAL: HookRequest}
 
 
 def caller_size(caller: Caller) -> int:
@@ -105,41 +115,56 @@ def headers_size(headers: Headers | None) -> int:
     return sum(len(name) + payload.ByteSize() for name, payload in (headers or {}).items())
 
 
-def with_caller_header(headers: Headers | None, caller: Caller | None) -> dict[str, Any]:
-    """``headers`` plus the caller header (an explicit header already there wins)."""
-    merged = dict(headers or {})
-    if caller is not None and CALLER_HEADER not in merged:
-        merged[CALLER_HEADER] = _converter.to_payload(caller.to_dict())
-    return merged
+def _canonical(signal: str, arg: Any) -> bytes:
+    """The bytes a seal of an internal signal covers: its argument as JSON."""
+    if isinstance(arg, RawValue):
+        arg = workflow.payload_converter().from_payload(arg.payload, _INTERNAL_SIGNALS[signal])
+    return to_json(arg)
+
+
+def _seal_header(keys: KeyRing, *parts: bytes | str) -> temporalio.api.common.v1.Payload:
+    return temporalio.api.common.v1.Payload(
+        metadata={"encoding": b"binary/plain"}, data=keys.seal(*parts).encode()
+    )
 
 
 # -- client side ------------------------------------------------------------------------------
 
 
 class _ClientOutbound(temporalio.client.OutboundInterceptor):
+    """Adds the caller (sealed when this process holds the workers' keys) and the credential."""
+
+    keys: ClassVar[KeyRing | None] = None
+
+    def _headers(self, headers: Headers) -> dict[str, Any]:
+        merged = sealed_caller_headers(headers, current_caller(), self.keys)
+        credential = outgoing_credential.get()
+        if credential is not None and CREDENTIAL_HEADER not in merged:
+            merged[CREDENTIAL_HEADER] = _converter.to_payload(credential)
+        return merged
+
     async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> Any:
-        input.headers = with_caller_header(input.headers, current_caller())
+        input.headers = self._headers(input.headers)
         return await super().start_workflow(input)
 
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
-        input.headers = with_caller_header(input.headers, current_caller())
+        input.headers = self._headers(input.headers)
         await super().signal_workflow(input)
 
     async def query_workflow(self, input: temporalio.client.QueryWorkflowInput) -> Any:
-        input.headers = with_caller_header(input.headers, current_caller())
+        input.headers = self._headers(input.headers)
         return await super().query_workflow(input)
 
     async def start_workflow_update(self, input: temporalio.client.StartWorkflowUpdateInput) -> Any:
-        input.headers = with_caller_header(input.headers, current_caller())
+        input.headers = self._headers(input.headers)
         return await super().start_workflow_update(input)
 
     async def start_update_with_start_workflow(
         self, input: temporalio.client.StartWorkflowUpdateWithStartInput
     ) -> Any:
-        caller = current_caller()
         start, update = input.start_workflow_input, input.update_workflow_input
-        start.headers = with_caller_header(start.headers, caller)
-        update.headers = with_caller_header(update.headers, caller)
+        start.headers = self._headers(start.headers)
+        update.headers = self._headers(update.headers)
         return await super().start_update_with_start_workflow(input)
 
 
@@ -148,79 +173,143 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
 
 class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
     # One instance per workflow instance (rebuilt on replay): per-run state lives here.
-    _start: tuple[Caller | None] | None = None
-    #: The caller header an update's validator decoded, and its caller: the handler of the
-    #: same update, which runs next, gets the same header object and takes it from here.
-    _validated: tuple[temporalio.api.common.v1.Payload, Caller | None] | None = None
+    policy: ClassVar[TrustPolicy] = TrustPolicy()
+    _admitted: Admission | None = None
+    #: The caller an update's validator established, for its handler (by update id).
+    _validated: tuple[str, Caller | None] | None = None
 
     def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
+        self.trust = self.policy.worker_trust()
         super().init(_WorkflowOutbound(outbound, self))
 
     @property
-    def _start_caller(self) -> Caller | None:
-        # Read from the run's start headers, not in execute_workflow: Temporal runs signal
-        # and update handlers of the first activation before the workflow function starts.
-        if self._start is None:
-            self._start = (caller_from_headers(workflow.info().headers),)
-        return self._start[0]
+    def admission(self) -> Admission:
+        # From the run's start headers, when first needed: Temporal runs signal and update
+        # handlers of the first activation before the workflow function starts. Verified
+        # live; a replay reads the caller the start was admitted with.
+        if self._admitted is None:
+            info = workflow.info()
+            creator, refused = establish_caller(
+                self.policy,
+                info.headers,
+                workflow_id=info.workflow_id,
+                command_id=None,
+                verify=not workflow.unsafe.is_replaying(),
+            )
+            self._admitted = Admission(creator, refused)
+        return self._admitted
 
-    def caller(self) -> Caller | None:
-        return current_caller() or self._start_caller
+    def _caller(
+        self, headers: Headers | None, command_id: str | None, verify: bool
+    ) -> Caller | None:
+        caller, _ = establish_caller(
+            self.policy,
+            headers,
+            workflow_id=workflow.info().workflow_id,
+            command_id=command_id,
+            verify=verify,
+        )
+        return caller
 
     async def execute_workflow(self, input: temporalio.worker.ExecuteWorkflowInput) -> Any:
-        install_hook_request_handler()
-        token = set_current_caller(self._start_caller)
-        try:
-            return await run_workflow(
-                input.run_fn,
-                input.args,
-                lambda: super(_WorkflowInbound, self).execute_workflow(input),
-            )
-        finally:
-            reset_current_caller(token)
+        admission = self.admission
+        with using_trust(self.trust, admission):
+            if admission.refused is not None:
+                raise ApplicationError(
+                    f"the start's credential was refused: {admission.refused}",
+                    type="Unauthenticated",
+                    non_retryable=True,
+                )
+            install_hook_request_handler()
+            token = set_current_caller(admission.creator)
+            try:
+                return await run_workflow(
+                    input.run_fn,
+                    input.args,
+                    lambda: super(_WorkflowInbound, self).execute_workflow(input),
+                )
+            finally:
+                reset_current_caller(token)
 
     async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
-        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
-        try:
-            await super().handle_signal(input)
-        finally:
-            reset_current_caller(token)
+        keys = self.trust.keys
+        if keys is not None and input.signal in _INTERNAL_SIGNALS:
+            seal = input.headers.get(SEAL_HEADER) if input.headers else None
+            try:
+                parts = (
+                    input.signal,
+                    workflow.info().workflow_id,
+                    _canonical(input.signal, input.args[0]),
+                )
+                sealed = keys.verify(
+                    seal.data.decode(errors="replace") if seal else None, "signal", *parts
+                )
+            except Exception:
+                sealed = False
+            if not sealed:
+                workflow.logger.warning("dropped a %s signal without a worker's seal", input.signal)
+                return
+        caller = carried_caller(self.policy, input.headers)
+        with using_trust(self.trust, self.admission):
+            token = set_current_caller(caller)
+            try:
+                await super().handle_signal(input)
+            finally:
+                reset_current_caller(token)
 
     async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
-        token = set_current_caller(caller_from_headers(input.headers) or self._start_caller)
-        try:
-            return await super().handle_query(input)
-        finally:
-            reset_current_caller(token)
+        # Queries are never replayed: a credential is checked each time.
+        caller = self._caller(input.headers, None, verify=True)
+        if self.policy.protect_snapshots and input.query == SNAPSHOT_QUERY and caller is None:
+            raise ApplicationError(
+                "the snapshot is protected: query it with a verified caller's credential",
+                type="Unauthenticated",
+                non_retryable=True,
+            )
+        with using_trust(self.trust, self.admission):
+            token = set_current_caller(caller)
+            try:
+                return await super().handle_query(input)
+            finally:
+                reset_current_caller(token)
 
     def handle_update_validator(self, input: temporalio.worker.HandleUpdateInput) -> None:
         size = headers_size(input.headers)
         if size > LIMITS.max_header_bytes:
             raise refusal(too_large("headers of the command", size, LIMITS.max_header_bytes))
-        header = input.headers.get(CALLER_HEADER) if input.headers else None
-        caller = caller_from_headers(input.headers) if header is not None else None
-        token = set_current_caller(caller or self._start_caller)
-        try:
-            super().handle_update_validator(input)
-        finally:
-            reset_current_caller(token)
-        if header is not None:  # accepted: its handler runs next
-            self._validated = (header, caller)
+        caller, problem = establish_caller(
+            self.policy,
+            input.headers,
+            workflow_id=workflow.info().workflow_id,
+            command_id=input.id,
+            verify=True,
+        )
+        if problem is not None:
+            raise refusal(RouterFailure("UNAUTHENTICATED", f"credential refused: {problem}"))
+        if caller is None and self.policy.require_caller:
+            raise refusal(
+                RouterFailure("UNAUTHENTICATED", "this entity needs a verified caller's credential")
+            )
+        with using_trust(self.trust, self.admission):
+            token = set_current_caller(caller)
+            try:
+                super().handle_update_validator(input)
+            finally:
+                reset_current_caller(token)
+        self._validated = (input.id, caller)  # accepted: its handler runs next
 
     async def handle_update_handler(self, input: temporalio.worker.HandleUpdateInput) -> Any:
-        header = input.headers.get(CALLER_HEADER) if input.headers else None
         validated, self._validated = self._validated, None
-        if header is None:
-            caller = None
-        elif validated is not None and validated[0] is header:
+        if validated is not None and validated[0] == input.id:
             caller = validated[1]
-        else:  # no validator ran (replay, or a handler without one)
-            caller = caller_from_headers(input.headers)
-        token = set_current_caller(caller or self._start_caller)
-        try:
-            return await super().handle_update_handler(input)
-        finally:
-            reset_current_caller(token)
+        else:  # no validator ran: a replay of an update accepted before
+            caller = self._caller(input.headers, input.id, verify=False)
+        with using_trust(self.trust, self.admission):
+            token = set_current_caller(caller)
+            try:
+                return await super().handle_update_handler(input)
+            finally:
+                reset_current_caller(token)
 
 
 class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
@@ -230,25 +319,36 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         super().__init__(next)
         self._inbound = inbound
 
-    def _headers(self, headers: Headers) -> dict[str, Any]:
-        return with_caller_header(headers, self._inbound.caller())
+    def _headers(self, headers: Headers, caller: Caller | None = None) -> dict[str, Any]:
+        return sealed_caller_headers(headers, caller or current_caller(), self._inbound.trust.keys)
+
+    def _sealed(self, signal: str, target: str, args: Any, headers: Headers) -> dict[str, Any]:
+        merged = self._headers(headers)
+        keys = self._inbound.trust.keys
+        if keys is not None and signal in _INTERNAL_SIGNALS and args:
+            merged[SEAL_HEADER] = _seal_header(
+                keys, "signal", signal, target, _canonical(signal, args[0])
+            )
+        return merged
 
     def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
         # Without this the next run starts with no headers: Temporal drops them on CAN.
-        input.headers = with_caller_header(input.headers, self._inbound._start_caller)
+        input.headers = self._headers(input.headers, self._inbound.admission.creator)
         input.memo = inbox_memo_for_continue_as_new(input.memo)
         super().continue_as_new(input)
 
     async def signal_child_workflow(
         self, input: temporalio.worker.SignalChildWorkflowInput
     ) -> None:
-        input.headers = self._headers(input.headers)
+        input.headers = self._sealed(
+            input.signal, input.child_workflow_id, input.args, input.headers
+        )
         await super().signal_child_workflow(input)
 
     async def signal_external_workflow(
         self, input: temporalio.worker.SignalExternalWorkflowInput
     ) -> None:
-        input.headers = self._headers(input.headers)
+        input.headers = self._sealed(input.signal, input.workflow_id, input.args, input.headers)
         await super().signal_external_workflow(input)
 
     def start_activity(self, input: temporalio.worker.StartActivityInput) -> Any:
@@ -268,38 +368,61 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
 
 
 class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
+    policy: ClassVar[TrustPolicy] = TrustPolicy()
+
     async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
-        token = set_current_caller(caller_from_headers(input.headers))
-        try:
-            return await super().execute_activity(input)
-        finally:
-            reset_current_caller(token)
+        # Activities are scheduled by workflows: their caller is the one the workflow carried.
+        caller = carried_caller(self.policy, input.headers)
+        with using_trust(self.policy.worker_trust()):
+            token = set_current_caller(caller)
+            try:
+                return await super().execute_activity(input)
+            finally:
+                reset_current_caller(token)
 
 
 class RouterInterceptor(temporalio.client.Interceptor, temporalio.worker.Interceptor):
-    """Caller-context propagation and hook plumbing; see the module docstring.
+    """Caller context, trust and hook plumbing; see the module docstring.
 
     ``RouterPlugin`` installs one on the client (and so, once, on every worker built from
     it). Installing ``RouterPlugin`` twice still installs one.
+
+    Args:
+        trust: Whom the worker believes (default: the namespace, for development).
     """
+
+    def __init__(self, trust: TrustPolicy | None = None) -> None:
+        self.trust = policy = trust or TrustPolicy()
+
+        class Client(_ClientOutbound):
+            keys = policy.internal_keys
+
+        class Workflow(_WorkflowInbound):
+            pass
+
+        class Activity(_ActivityInbound):
+            pass
+
+        Workflow.policy = Activity.policy = policy
+        self._client, self._workflow, self._activity = Client, Workflow, Activity
 
     def intercept_client(
         self, next: temporalio.client.OutboundInterceptor
     ) -> temporalio.client.OutboundInterceptor:
         """See base class."""
-        return _ClientOutbound(next)
+        return self._client(next)
 
     def intercept_activity(
         self, next: temporalio.worker.ActivityInboundInterceptor
     ) -> temporalio.worker.ActivityInboundInterceptor:
         """See base class."""
-        return _ActivityInbound(next)
+        return self._activity(next)
 
     def workflow_interceptor_class(
         self, input: temporalio.worker.WorkflowInterceptorClassInput
     ) -> type[temporalio.worker.WorkflowInboundInterceptor] | None:
         """See base class."""
-        return _WorkflowInbound
+        return self._workflow
 
 
 def activity_caller() -> Caller | None:

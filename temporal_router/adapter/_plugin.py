@@ -25,6 +25,7 @@ from ._activities import ACTIVITIES
 from ._codec import EncryptionCodec
 from ._extension import RouterExtension
 from ._interceptor import RouterInterceptor
+from ._trust import TrustPolicy
 
 __all__ = ["PASSTHROUGH_MODULES", "RouterPlugin"]
 
@@ -124,6 +125,10 @@ class RouterPlugin(SimplePlugin):
         encryption_key: Encrypt all payloads with AES-GCM (:class:`EncryptionCodec`): a
             16/24/32-byte key, or base64 of one.
         encrypt_headers: Also run headers (the caller context) through the codec.
+        trust: Whom the workers believe: verified callers, the workers' key ring for
+            internal messages, who may create entities and ask for hooks
+            (:class:`TrustPolicy`; SECURITY.md). Default: the namespace is trusted, as
+            in development.
         otel: Trace on Temporal: temporalio's ``OpenTelemetryInterceptor`` (with Temporal's
             own spans, outermost; an entity command's dispatch span is the worker's span of
             its Update, under the client's ``StartWorkflowUpdate`` span, with no
@@ -156,6 +161,7 @@ class RouterPlugin(SimplePlugin):
         encryption_key: bytes | str | None = None,
         encrypt_headers: bool = False,
         otel: bool = False,
+        trust: TrustPolicy | None = None,
     ) -> None:
         if not routers:
             raise ConfigurationError("RouterPlugin needs at least one router")
@@ -200,6 +206,9 @@ class RouterPlugin(SimplePlugin):
                 router.use(extension)
         self.routers = routers
         self.extensions = tuple(extensions)
+        if trust is not None and not isinstance(trust, TrustPolicy):
+            raise ConfigurationError(f"trust takes a TrustPolicy, got {trust!r}")
+        self.trust = trust or TrustPolicy()
         self.codec = EncryptionCodec(encryption_key) if encryption_key is not None else None
         self.encrypt_headers = encrypt_headers
         self.entity_workflows: list[type[EntityWorkflow]] = [
@@ -224,7 +233,7 @@ class RouterPlugin(SimplePlugin):
             workflow_runner=_with_passthrough([*PASSTHROUGH_MODULES, *passthrough_modules]),
             interceptors=[
                 *tracing,
-                RouterInterceptor(),
+                RouterInterceptor(self.trust),
                 *(i for extension in extensions for i in extension.interceptors),
             ],
         )

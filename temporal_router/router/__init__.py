@@ -18,6 +18,7 @@ from ._caller import (
 )
 from ._compose import run_chain
 from ._context import Context, ContextKey, ReadonlyContext, create_key, track_current_context
+from ._creation import CreationRequest
 from ._definition import (
     ClientWorkflowDefinition,
     RestoreResult,
@@ -95,6 +96,7 @@ __all__ = [
     "Context",
     "ContextKey",
     "ContextKeyNotSetError",
+    "CreationRequest",
     "DependencyErrorSignal",
     "DependencyFailure",
     "DispatchResult",

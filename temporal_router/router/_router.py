@@ -25,6 +25,7 @@ from ._caller import Caller
 from ._caller import _current as _current_caller_var
 from ._compose import _Next
 from ._context import Context, ReadonlyContext, _ContextTracking, current_context
+from ._creation import CreationGuard, CreationRequest
 from ._definition import WorkflowDefinition, utc_now
 from ._deps import wrap_deps as wrap_deps_
 from ._errors import (
@@ -131,6 +132,7 @@ class WorkflowRouter(HookEmitter):
         self._wildcards: dict[str, Entry] = {}
         self._global: list[Middleware] = []
         self._routes: dict[tuple[str, str], Route | None] = {}
+        self._create_guards: list[CreationGuard] = []
         self._ctx_deps = wrap_deps_(deps) if wrap_deps else deps
 
     def __repr__(self) -> str:
@@ -284,8 +286,36 @@ class WorkflowRouter(HookEmitter):
                 ours.middleware.extend(theirs.middleware)
         for command, entry in child._wildcards.items():
             self._wildcards.setdefault(command, entry)
+        self._create_guards.extend(child._create_guards)
         self._extend_hooks(child)
         self._changed()
+
+    # -- creation --------------------------------------------------------------------------
+
+    def guard_create(self, guard: CreationGuard) -> CreationGuard:
+        """Register a creation guard (also usable as a decorator); see :class:`CreationRequest`.
+
+        Guards run in registration order, before an entity exists; the first that raises
+        refuses the creation.
+        """
+        if not callable(guard):
+            raise ConfigurationError(f"guard_create takes a callable, got {guard!r}")
+        if inspect.iscoroutinefunction(guard):
+            raise ConfigurationError(
+                f"creation guard {getattr(guard, '__name__', guard)!r} is async; guards are "
+                "plain functions (they run before the entity exists, with nothing to await)"
+            )
+        self._create_guards.append(guard)
+        return guard
+
+    def check_creation(self, request: CreationRequest) -> PipelineError | None:
+        """The failure of the first guard that refuses ``request``; None if all allow it."""
+        for guard in self._create_guards:
+            try:
+                guard(request)
+            except Exception as exc:
+                return classify_error(exc)
+        return None
 
     # -- introspection ---------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from ._limits import LIMITS, Limits
 from ._messages import (
     DISPATCH_UPDATE,
     HOOK_REQUEST_SIGNAL,
+    HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
     SNAPSHOT_QUERY,
     DispatchReply,
@@ -57,6 +58,7 @@ from ._search import ROUTER_DEFINITION, ROUTER_STATE, SEARCH_ATTRIBUTES
 __all__ = [
     "DISPATCH_UPDATE",
     "HOOK_REQUEST_SIGNAL",
+    "HOOK_REQUEST_UPDATE",
     "HOOK_SIGNAL",
     "LIMITS",
     "ROUTER_DEFINITION",

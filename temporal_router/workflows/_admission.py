@@ -13,20 +13,34 @@ runs in, the replies' sizes), so it is deterministic.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import ValidationError as PydanticValidationError
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from ..router import PipelineError, RouterFailure, ValidationFailure
+from ..router import (
+    CreationRequest,
+    PipelineError,
+    RouterFailure,
+    ValidationFailure,
+    Workflow,
+    WorkflowRouter,
+)
 from ._limits import LIMITS, id_problem, json_problem
 from ._messages import REJECTION_TYPE, DispatchRequest, error_to_wire
+from ._trust import current_admission, current_trust
 
 __all__ = [
     "BUSY",
+    "NEXT_TASK",
+    "REPLY_BUDGET_PATCH",
     "TOO_LARGE",
     "TaskBudget",
     "busy",
+    "creation_refusal",
     "invalid",
+    "may_hold_non_finite",
     "refusal",
     "request_problem",
     "too_large",
@@ -37,6 +51,18 @@ __all__ = [
 TOO_LARGE = "TOO_LARGE"
 #: ``router`` code of a command the entity cannot take right now; retry it later.
 BUSY = "BUSY"
+
+
+#: How long a reply waits when its workflow task's replies are at their budget: any timer
+#: ends the task, and the reply goes with the next one.
+NEXT_TASK = timedelta(milliseconds=1)
+REPLY_BUDGET_PATCH = "temporal-router-reply-budget"
+
+
+def may_hold_non_finite(serialized: bytes) -> bool:
+    """True if JSON written with ``inf_nan_mode="constants"`` may hold NaN or an infinity
+    (a cheap scan; strings that contain the words give a false alarm, checked precisely)."""
+    return b"NaN" in serialized or b"Infinity" in serialized
 
 
 def refusal(error: PipelineError) -> ApplicationError:
@@ -94,6 +120,34 @@ def undecodable(exc: BaseException) -> str:
     if "recursion limit" in reason:
         reason = f"payload: nested deeper than {LIMITS.max_depth} levels"
     return f"the request is not a dispatch request: {reason[:200]}"
+
+
+def creation_refusal(router: WorkflowRouter, created: Workflow) -> ApplicationError | None:
+    """Why the creation of ``created`` is refused, or None: decided from the start's caller
+    as the worker admitted it (``_trust``) and the router's creation guards, the same
+    inputs on replay as live."""
+    admission, trust = current_admission(), current_trust()
+    problem: str | None = None
+    if admission.refused is not None:
+        problem = f"the start's credential was refused: {admission.refused}"
+    elif admission.creator is None and trust.require_caller:
+        problem = "creating an entity needs a verified caller"
+    else:
+        failure = router.check_creation(
+            CreationRequest(
+                workflow_id=created.id,
+                initial_state=created.state,
+                data=created.data,
+                caller=admission.creator,
+            )
+        )
+        if failure is not None:
+            problem = failure.message
+    if problem is None:
+        return None
+    return ApplicationError(
+        f"creation refused: {problem}", type="CreationRefused", non_retryable=True
+    )
 
 
 class TaskBudget:

@@ -26,7 +26,6 @@ import asyncio
 import itertools
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -35,15 +34,12 @@ from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import (
     RawValue,
-    RetryPolicy,
 )
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from ..router import (
     Command,
     DispatchResult,
-    MigrationPipeline,
-    Reactors,
     RouterFailure,
     UnexpectedFailure,
     UnknownNameError,
@@ -56,23 +52,33 @@ from ..router import (
 )
 from ._admission import (
     BUSY,
+    NEXT_TASK,
+    REPLY_BUDGET_PATCH,
     TOO_LARGE,
     TaskBudget,
     busy,
+    creation_refusal,
     invalid,
+    may_hold_non_finite,
     refusal,
     request_problem,
     too_large,
     undecodable,
 )
-from ._entity_io import JSON_METADATA, dispatch_request, entity_input, remembered_within
-from ._hooks import start_requested_hook
+from ._entity_io import (
+    JSON_METADATA,
+    dispatch_request,
+    entity_input,
+    reactor_deliveries,
+    remembered_within,
+)
 from ._inbox import HookInbox
 from ._limits import LIMITS, json_problem
 from ._messages import (
     DELIVER_ACTIVITY,
     DISPATCH_UPDATE,
     HOOK_REQUEST_SIGNAL,
+    HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
     SNAPSHOT_QUERY,
     DispatchReply,
@@ -85,45 +91,16 @@ from ._messages import (
     is_pydantic_json,
     result_to_reply,
 )
+from ._options import EntityOptions
+from ._requests import authorize_hook_request, start_hook_for_client, start_requested_hook
 from ._search import ROUTER_STATE
+from ._trust import current_keys
 
 __all__ = [
     "EntityOptions",
     "EntityWorkflow",
     "entity_workflow_class",
 ]
-
-
-@dataclass(frozen=True)
-class EntityOptions:
-    """How entity workflows behave; set through ``RouterPlugin``.
-
-    Attributes:
-        max_history_events: Continue-as-new once history reaches this many events, even if
-            the server has not suggested it yet. Each continued run records the bound it
-            starts with, so a changed setting applies from an entity's next run; a first run
-            reads the current setting, also when it is replayed.
-        remember_commands: How many recent command replies to keep for exactly-once retries.
-            Across continue-as-new only the newest replies that fit Temporal's payload limit
-            are kept whole; older ids answer ``router`` / ``ALREADY_APPLIED`` (not applied).
-        dispatch_timeout: Fail a dispatch whose handler runs longer (workflow time) with
-            ``unexpected``, so a stuck handler cannot wedge the entity. None (default): no
-            limit, and no timer per dispatch (a timer costs two history events).
-        search_attributes: Keep ``RouterState`` up to date (the attribute must exist in the
-            namespace; the embedded dev server registers it).
-        reactors: Reactors whose follow-up commands the entity delivers durably.
-        migrations: Migrations applied when a snapshot of an older model version is loaded.
-    """
-
-    max_history_events: int = 2_000
-    remember_commands: int = 1_000
-    dispatch_timeout: timedelta | None = None
-    search_attributes: bool = True
-    reactors: Reactors | None = None
-    migrations: MigrationPipeline | None = None
-    delivery_retry: RetryPolicy = field(
-        default_factory=lambda: RetryPolicy(maximum_interval=timedelta(seconds=30))
-    )
 
 
 class EntityWorkflow:
@@ -137,6 +114,14 @@ class EntityWorkflow:
 
     def __init__(self, input: EntityInput | RawValue) -> None:
         input = entity_input(input)
+        #: True for a creation: a run started by a client, not this entity's own
+        #: continue-as-new. Only a continued run's input is carried state; a client's start
+        #: is a creation whatever else its input holds (a snapshot, replies, an outbox).
+        self._creating = workflow.info().continued_run_id is None
+        if self._creating:
+            input = EntityInput(input.definition, create=input.create)
+        self._creation_decided = not self._creating
+        self._creation_error: ApplicationError | None = None
         self._lock = asyncio.Lock()
         self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
             (r.command_id, r.reply) for r in input.recent
@@ -215,6 +200,9 @@ class EntityWorkflow:
         """Deliver reactor commands; continue-as-new before history grows large."""
         if self._load_error is not None:
             raise self._load_error
+        refused = self._creation_refusal()
+        if refused is not None:
+            raise refused
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._history_is_long())
             while self._outbox:
@@ -271,6 +259,15 @@ class EntityWorkflow:
             retry_policy=self.options.delivery_retry,
         )
 
+    def _creation_refusal(self) -> ApplicationError | None:
+        """Why this run's creation is refused (the run then fails, holding no state), once
+        decided; None if it is allowed or the run is a continuation. Decided on first need:
+        the start's first command may run before ``run``."""
+        if not self._creation_decided:
+            self._creation_error = creation_refusal(self.router, self._workflow)
+            self._creation_decided = True
+        return self._creation_error
+
     # -- hooks (the entity is a HookHost) ------------------------------------------------
 
     @workflow.signal(name=HOOK_SIGNAL)
@@ -280,8 +277,19 @@ class EntityWorkflow:
 
     @workflow.signal(name=HOOK_REQUEST_SIGNAL)
     async def receive_hook_request(self, request: HookRequest) -> None:
-        """Start a hook on behalf of another workflow or a client."""
+        """Start a hook on behalf of another workflow (a sealed signal)."""
         await start_requested_hook(request)
+
+    @workflow.update(name=HOOK_REQUEST_UPDATE)
+    async def request_hook(self, request: HookRequest) -> str:
+        """Start a hook a client asked for; its id."""
+        return await start_hook_for_client(request)
+
+    @request_hook.validator
+    def validate_hook_request(self, request: HookRequest) -> None:
+        """Refuse a client's hook request the trust policy does not allow."""
+        self._refuse_if_not_admitted()
+        authorize_hook_request(request)
 
     def hook_inbox(self) -> HookInbox:
         """The hook answers received and not yet consumed."""
@@ -306,6 +314,9 @@ class EntityWorkflow:
         """The current snapshot, ``version`` included."""
         if self._load_error is not None:
             raise self._load_error
+        refused = self._creation_refusal()
+        if refused is not None:
+            raise refused
         return dict(self.router.definition.serialize(self._workflow, version=self._version))
 
     # -- commands --------------------------------------------------------------------------
@@ -339,8 +350,8 @@ class EntityWorkflow:
         are already at their budget (a 1 ms timer ends the task)."""
         size = len(serialized) if serialized is not None else len(to_json(reply))
         # The patch keeps histories from before the budget replaying as they were recorded.
-        if not self._replies.fits(size) and workflow.patched(_REPLY_BUDGET_PATCH):
-            await workflow.sleep(_NEXT_TASK)
+        if not self._replies.fits(size) and workflow.patched(REPLY_BUDGET_PATCH):
+            await workflow.sleep(NEXT_TASK)
         self._replies.spend(size)
         if serialized is not None:
             if self._raw_replies is None:
@@ -355,8 +366,7 @@ class EntityWorkflow:
     def validate_dispatch(self, request: RawValue) -> None:
         """Refuse, leaving no history, what breaks a rule or a limit whatever the entity's
         state, and what the entity cannot take right now (``BUSY``)."""
-        if self._load_error is not None:
-            raise self._load_error
+        self._refuse_if_not_admitted()
         command_id = _current_update_id()
         if command_id in self._recent:
             return
@@ -370,6 +380,17 @@ class EntityWorkflow:
         problem = request_problem(decoded, size)
         if problem is not None:
             raise refusal(problem)
+        keys = current_keys()
+        if (
+            decoded.via_hook is not None
+            and keys is not None
+            and not keys.verify(
+                decoded.seal, "via_hook", workflow.info().workflow_id, command_id, decoded.via_hook
+            )
+        ):
+            raise refusal(
+                RouterFailure("UNAUTHENTICATED", "via_hook needs the seal of a worker's key")
+            )
         definition = self.router.definition
         try:
             command = definition.parse_command({"type": decoded.type, "payload": decoded.payload})
@@ -416,7 +437,7 @@ class EntityWorkflow:
                 f"the command's result is too large: {size} bytes, limit {LIMITS.max_reply_bytes}"
             )
             return self._failure_reply(RouterFailure(TOO_LARGE, message)), None
-        if _may_hold_non_finite(serialized):
+        if may_hold_non_finite(serialized):
             problem = json_problem(reply.snapshot, "result") or json_problem(reply.events, "events")
             if problem is not None:
                 message = f"the command's result is not JSON: {problem}"
@@ -435,6 +456,14 @@ class EntityWorkflow:
             self._outbox.append(item)
             self._outbox_bytes += len(to_json(item))
         return reply, serialized
+
+    def _refuse_if_not_admitted(self) -> None:
+        """In a validator: refuse while the entity failed to load or its creation is refused."""
+        if self._load_error is not None:
+            raise self._load_error
+        refused = self._creation_refusal()
+        if refused is not None:
+            raise refusal(RouterFailure("FORBIDDEN", refused.message))
 
     def _failure_reply(self, failure: UnexpectedFailure | RouterFailure) -> DispatchReply:
         return result_to_reply(
@@ -457,19 +486,7 @@ class EntityWorkflow:
         reactors = self.options.reactors
         if reactors is None or not result.events:
             return []
-        commands = reactors.resolve(self.router, workflow.info().workflow_id, result.events)
-        return [
-            ReactorDelivery(
-                workflow_id=reaction.workflow_id,
-                workflow_type=reaction.router_name,
-                type=reaction.command.type,
-                payload=reaction.command.payload.model_dump(mode="json")
-                if hasattr(reaction.command.payload, "model_dump")
-                else dict(reaction.command.payload),
-                command_id=f"{workflow.info().workflow_id}/{command_id}/{index}",
-            )
-            for index, reaction in enumerate(commands)
-        ]
+        return reactor_deliveries(reactors, self.router, command_id, result.events)
 
     def _outbox_full(self) -> bool:
         return (
@@ -494,18 +511,6 @@ class EntityWorkflow:
         self._recent[command_id] = reply
         while len(self._recent) > self.options.remember_commands:
             self._recent.popitem(last=False)
-
-
-#: How long a reply waits when its workflow task's replies are at their budget: any timer
-#: ends the task, and the reply goes with the next one.
-_NEXT_TASK = timedelta(milliseconds=1)
-_REPLY_BUDGET_PATCH = "temporal-router-reply-budget"
-
-
-def _may_hold_non_finite(serialized: bytes) -> bool:
-    """True if JSON written with ``inf_nan_mode="constants"`` may hold NaN or an infinity
-    (a cheap scan; strings that contain the words give a false alarm, checked precisely)."""
-    return b"NaN" in serialized or b"Infinity" in serialized
 
 
 def _current_update_id() -> str:

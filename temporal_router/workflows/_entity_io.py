@@ -14,8 +14,15 @@ from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttributes
 
-from ..router import RouterFailure
-from ._messages import DispatchReply, DispatchRequest, EntityInput, RememberedReply, error_to_wire
+from ..router import Event, Reactors, RouterFailure, WorkflowRouter
+from ._messages import (
+    DispatchReply,
+    DispatchRequest,
+    EntityInput,
+    ReactorDelivery,
+    RememberedReply,
+    error_to_wire,
+)
 from ._search import ROUTER_DEFINITION, ROUTER_STATE
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "already_applied",
     "dispatch_request",
     "entity_input",
+    "reactor_deliveries",
     "remembered_within",
     "start_search_attributes",
 ]
@@ -68,6 +76,25 @@ def dispatch_request(value: DispatchRequest | RawValue) -> DispatchRequest:
     except Exception as exc:  # what the SDK raises for arguments it cannot decode
         raise RuntimeError("Failed decoding arguments") from exc
     return decoded
+
+
+def reactor_deliveries(
+    reactors: Reactors, router: WorkflowRouter, command_id: str, events: list[Event]
+) -> list[ReactorDelivery]:
+    """The follow-up commands ``reactors`` make of a command's ``events``, to deliver."""
+    workflow_id = workflow.info().workflow_id
+    return [
+        ReactorDelivery(
+            workflow_id=reaction.workflow_id,
+            workflow_type=reaction.router_name,
+            type=reaction.command.type,
+            payload=reaction.command.payload.model_dump(mode="json")
+            if hasattr(reaction.command.payload, "model_dump")
+            else dict(reaction.command.payload),
+            command_id=f"{workflow_id}/{command_id}/{index}",
+        )
+        for index, reaction in enumerate(reactors.resolve(router, workflow_id, events))
+    ]
 
 
 def remembered_within(

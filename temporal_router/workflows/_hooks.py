@@ -41,71 +41,50 @@ the new state (if the handler had no uncommitted changes; otherwise the dispatch
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
-    FailureError,
-    WorkflowAlreadyStartedError,
 )
 
 from ..router import track_current_context
 from ._config import HookConfig, parse_duration
-from ._errors import HookError, HookLoopError, HookTargetError, HookTimeoutError
+from ._errors import HookLoopError, HookTargetError, HookTimeoutError
+from ._failures import answer_target
 from ._inbox import HookHost, inbox
 from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_SIGNAL,
     HOST_DISPATCH_ACTIVITY,
     HOST_SNAPSHOT_ACTIVITY,
-    REPLY_TO_MEMO,
     STOP_HOOK_ACTIVITY,
     DispatchReply,
     HookAnswer,
-    HookFailure,
     HookRequest,
     HostCommand,
 )
+from ._requests import detach
 
 #: The context of the running dispatch. Only this module reads it, so importing it is
 #: what makes dispatches publish it (in-memory routers skip that cost).
 current_context = track_current_context()
 
 __all__ = [
-    "answer_target",
     "dispatch_to_host",
     "exec_hook",
     "exec_hook_batch",
     "hook",
-    "hook_signal_id",
     "host_snapshot",
-    "install_hook_request_handler",
-    "report_hook_failure",
-    "run_workflow",
     "signal",
     "signal_info",
-    "start_requested_hook",
     "stop_hook",
     "wait_for",
 ]
-
-
-def answer_target(workflow_id: str | None = None) -> str | None:
-    """Where this workflow's hook answers go: ``workflow_id``, else the workflow that asked
-    for this hook (``hook(workflow_id=...)``), else the parent; None outside a hook."""
-    if workflow_id is not None:
-        return workflow_id
-    reply_to = workflow.memo_value(REPLY_TO_MEMO, None, type_hint=str)
-    if reply_to:
-        return str(reply_to)
-    parent = workflow.info().parent
-    return parent.workflow_id if parent is not None else None
 
 
 def _resolve_target(
@@ -123,48 +102,6 @@ def _resolve_target(
     name = workflow_name or entity or info.workflow_type
     assert queue is not None
     return queue, name
-
-
-def _detach(handle: Any) -> None:
-    """Fire-and-forget: nobody awaits the handle (a hook's outcome reaches waiters by
-    signal); retrieve its exception so asyncio does not log it as never retrieved."""
-    if handle is None:
-        return
-
-    def consume(done: Any) -> None:
-        if not done.cancelled():
-            done.exception()
-
-    handle.add_done_callback(consume)
-
-
-async def start_requested_hook(request: HookRequest) -> None:
-    """Start the child a :class:`HookRequest` asks for; a duplicate request is a no-op.
-
-    A request with unusable retry settings is dropped with a warning: raised here, in a
-    signal handler, it would fail the workflow task on every retry.
-    """
-    try:
-        config = HookConfig.coerce(request.config)
-    except (TypeError, ValueError) as exc:
-        workflow.logger.warning("dropped hook request %s: %s", request.hook_id, exc)
-        return
-    try:
-        handle = await workflow.start_child_workflow(
-            request.workflow_name,
-            args=list(request.args),
-            id=request.hook_id,
-            task_queue=request.task_queue,
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            retry_policy=config.retry_policy() if config else None,
-            # A repeated request must not run a finished hook again.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={REPLY_TO_MEMO: request.reply_to} if request.reply_to else None,
-        )
-    except WorkflowAlreadyStartedError:
-        workflow.logger.info("hook %s already started", request.hook_id)
-        return
-    _detach(handle)
 
 
 async def hook(
@@ -228,7 +165,7 @@ async def hook(
         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
         retry_policy=resolved.retry_policy() if resolved else None,
     )
-    _detach(handle)
+    detach(handle)
     return hook_id
 
 
@@ -312,7 +249,7 @@ async def exec_hook(
     except asyncio.CancelledError:
         # Cancelled (a dispatch timeout, the waiter's own cancellation): nothing may be
         # awaited here, so the stop goes out without waiting for it.
-        _detach(_start_stop(hook_id, f"its waiter {workflow.info().workflow_id!r} was cancelled"))
+        detach(_start_stop(hook_id, f"its waiter {workflow.info().workflow_id!r} was cancelled"))
         raise
 
 
@@ -436,101 +373,3 @@ async def dispatch_to_host(
         result_type=DispatchReply,
     )
     return reply
-
-
-def hook_signal_id(args: Sequence[Any]) -> str | None:
-    """The signal id ``exec_hook`` appended to a hooked workflow's arguments, if any."""
-    if not args:
-        return None
-    last = args[-1]
-    if (
-        isinstance(last, dict)
-        and last.get("$durable") is True
-        and isinstance(last.get("signal"), str)
-    ):
-        return str(last["signal"])
-    return None
-
-
-def _fails_for_good(exc: BaseException) -> bool:
-    if isinstance(exc, ApplicationError) and exc.non_retryable:
-        return True
-    policy = workflow.info().retry_policy
-    if policy is None:
-        return True
-    if isinstance(exc, ApplicationError) and exc.type in (policy.non_retryable_error_types or ()):
-        return True
-    return policy.maximum_attempts > 0 and workflow.info().attempt >= policy.maximum_attempts
-
-
-async def report_hook_failure(args: Sequence[Any], exc: BaseException) -> None:
-    """Tell the workflow waiting for this hooked workflow that it failed for good.
-
-    Called by the worker's interceptor when a workflow run fails; does nothing unless the
-    run is a hook (``exec_hook``'s signal id is its last argument) and no retry follows.
-    """
-    signal_id = hook_signal_id(args)
-    target = answer_target()
-    if signal_id is None or target is None or not _fails_for_good(exc):
-        return
-    failure = HookFailure(workflow.info().workflow_id, type(exc).__name__, str(exc))
-    try:
-        await workflow.get_external_workflow_handle(target).signal(
-            HOOK_SIGNAL, HookAnswer(signal_id, error=failure)
-        )
-    except ApplicationError:
-        workflow.logger.warning("could not report hook failure to %s", target)
-
-
-async def run_workflow(
-    run_fn: Callable[..., Awaitable[Any]],
-    args: Sequence[Any],
-    call: Callable[[], Awaitable[Any]],
-) -> Any:
-    """Run a workflow's body (``call``) so that durable hooks always surface.
-
-    - An uncaught :class:`HookError` fails the workflow (a non-retryable
-      ``ApplicationError`` of the same type name) instead of its task, which Temporal would
-      retry forever.
-    - In a hooked workflow (``exec_hook``'s signal info is its last argument), any other
-      exception fails the run too (an ``ApplicationError`` named after it, retried by the
-      hook's retry policy), and a final failure is reported to the waiting workflow, whose
-      wait then raises :class:`HookFailed`. A run method that does not take the extra last
-      argument fails at once, naming the fix.
-    """
-    hooked = hook_signal_id(args) is not None
-    if hooked:
-        try:
-            inspect.signature(run_fn).bind(None, *args)
-        except TypeError as exc:
-            name = workflow.info().workflow_type
-            failure = ApplicationError(
-                f"hooked workflow {name!r} cannot take exec_hook's arguments ({exc}): give its "
-                "run method one more, last parameter for the hook's signal info "
-                '({"signal": id, "$durable": True}), and answer with signal(info["signal"], data)',
-                type="HookSignatureError",
-                non_retryable=True,
-            )
-            await report_hook_failure(args, failure)
-            raise failure from None
-    try:
-        return await call()
-    except HookError as exc:
-        failure = ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True)
-        await report_hook_failure(args, failure)
-        raise failure from exc
-    except FailureError as exc:
-        await report_hook_failure(args, exc)
-        raise
-    except Exception as exc:
-        if not hooked:
-            raise  # a plain workflow keeps Temporal's rule: the task fails and is retried
-        failure = ApplicationError(f"{type(exc).__name__}: {exc}", type=type(exc).__name__)
-        await report_hook_failure(args, failure)
-        raise failure from exc
-
-
-def install_hook_request_handler() -> None:
-    """Let clients and other workflows hook into the current workflow (by signal)."""
-    if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
-        workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, start_requested_hook)

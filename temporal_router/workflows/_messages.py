@@ -35,6 +35,7 @@ __all__ = [
     "DELIVER_ACTIVITY",
     "DISPATCH_UPDATE",
     "HOOK_REQUEST_SIGNAL",
+    "HOOK_REQUEST_UPDATE",
     "HOOK_SIGNAL",
     "HOST_DISPATCH_ACTIVITY",
     "HOST_SNAPSHOT_ACTIVITY",
@@ -77,8 +78,12 @@ SNAPSHOT_QUERY = "snapshot"
 REJECTION_TYPE = "TemporalRouterRejected"
 #: The signal that carries hook answers and final failures (:class:`HookAnswer`).
 HOOK_SIGNAL = "__temporal_router_signal"
-#: The signal that asks a workflow to start a hook on someone's behalf (:class:`HookRequest`).
+#: The signal that asks a workflow to start a hook on another workflow's behalf
+#: (:class:`HookRequest`; sealed by a worker).
 HOOK_REQUEST_SIGNAL = "__temporal_router_hook"
+#: The Update a client asks a workflow to start a hook with (:class:`HookRequest` -> the hook
+#: id); its validator authorizes the request.
+HOOK_REQUEST_UPDATE = "__temporal_router_hook_request"
 #: Activities the workflow side schedules and the worker side runs.
 DELIVER_ACTIVITY = "temporal_router.deliver_command"
 HOST_SNAPSHOT_ACTIVITY = "temporal_router.host_snapshot"
@@ -220,6 +225,9 @@ class DispatchRequest:
     expected_version: int | None = None
     #: Set when a hook started by this entity sends the command (``dispatch_to_host``).
     via_hook: str | None = None
+    #: A worker's seal over ``via_hook`` (see ``_trust``): without it, with a key ring,
+    #: the command is refused instead of passing the entity's lock.
+    seal: str | None = None
 
 
 @dataclass

@@ -1,0 +1,126 @@
+"""Hook requests: another workflow (by sealed signal) or a client (by Update) asks a workflow
+to start a hook as its own child.
+
+A client's request goes through the validator :func:`authorize_hook_request`, which the
+worker's trust policy governs (``TrustPolicy.client_hooks``); a workflow's request is a
+signal its worker seals (``_trust``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import to_json
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from ..router import RouterFailure, current_caller
+from ._admission import invalid, refusal, too_large
+from ._config import HookConfig
+from ._limits import LIMITS, id_problem, json_problem
+from ._messages import HOOK_REQUEST_SIGNAL, HOOK_REQUEST_UPDATE, REPLY_TO_MEMO, HookRequest
+from ._trust import current_trust
+
+__all__ = [
+    "authorize_hook_request",
+    "detach",
+    "install_hook_request_handler",
+    "start_hook_for_client",
+    "start_requested_hook",
+]
+
+
+def detach(handle: Any) -> None:
+    """Fire-and-forget: nobody awaits the handle (a hook's outcome reaches waiters by
+    signal); retrieve its exception so asyncio does not log it as never retrieved."""
+    if handle is None:
+        return
+
+    def consume(done: Any) -> None:
+        if not done.cancelled():
+            done.exception()
+
+    handle.add_done_callback(consume)
+
+
+async def start_requested_hook(request: HookRequest) -> None:
+    """Start the child a :class:`HookRequest` asks for; a duplicate request is a no-op.
+
+    A request with unusable retry settings is dropped with a warning: raised here, in a
+    signal handler, it would fail the workflow task on every retry.
+    """
+    try:
+        config = HookConfig.coerce(request.config)
+    except (TypeError, ValueError) as exc:
+        workflow.logger.warning("dropped hook request %s: %s", request.hook_id, exc)
+        return
+    try:
+        handle = await workflow.start_child_workflow(
+            request.workflow_name,
+            args=list(request.args),
+            id=request.hook_id,
+            task_queue=request.task_queue,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            retry_policy=config.retry_policy() if config else None,
+            # A repeated request must not run a finished hook again.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={REPLY_TO_MEMO: request.reply_to} if request.reply_to else None,
+        )
+    except WorkflowAlreadyStartedError:
+        workflow.logger.info("hook %s already started", request.hook_id)
+        return
+    detach(handle)
+
+
+def authorize_hook_request(request: HookRequest) -> None:
+    """The validator of a client's hook request (``HOOK_REQUEST_UPDATE``): refuses, leaving
+    no history, a request the worker's trust policy does not allow or that breaks a limit."""
+    trust = current_trust()
+    caller = current_caller()
+    if (trust.verifies_callers or trust.require_caller) and caller is None:
+        raise refusal(RouterFailure("UNAUTHENTICATED", "a hook request needs a verified caller"))
+    allowed = trust.client_hooks
+    if allowed is None and trust.verifies_callers:
+        allowed = frozenset()
+    if allowed is not None and request.workflow_name not in allowed:
+        raise refusal(
+            RouterFailure(
+                "FORBIDDEN",
+                f"a client may not ask for hook workflow {request.workflow_name!r} "
+                "(TrustPolicy.client_hooks lists those it may)",
+            )
+        )
+    if request.reply_to is not None:
+        raise refusal(invalid("reply_to", "a client's hook request cannot name reply_to"))
+    for field_name in ("hook_id", "task_queue", "workflow_name"):
+        problem = id_problem(getattr(request, field_name), field_name)
+        if problem is not None:
+            raise refusal(invalid(field_name, problem))
+    problem = json_problem(request.args, "args")
+    if problem is not None:
+        raise refusal(invalid("args", problem))
+    size = len(to_json(request.args))
+    if size > LIMITS.max_command_bytes:
+        raise refusal(too_large("args of the hook", size, LIMITS.max_command_bytes))
+    try:
+        HookConfig.coerce(request.config)
+    except (TypeError, ValueError) as exc:
+        raise refusal(invalid("config", str(exc))) from None
+
+
+async def start_hook_for_client(request: HookRequest) -> str:
+    """The handler of ``HOOK_REQUEST_UPDATE``: start the hook; its id."""
+    await start_requested_hook(request)
+    return request.hook_id
+
+
+def install_hook_request_handler() -> None:
+    """Let other workflows (by sealed signal) and clients (by Update) hook into the current
+    workflow."""
+    if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
+        workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, start_requested_hook)
+    if workflow.get_update_handler(HOOK_REQUEST_UPDATE) is None:
+        workflow.set_update_handler(
+            HOOK_REQUEST_UPDATE, start_hook_for_client, validator=authorize_hook_request
+        )
