@@ -21,6 +21,10 @@ from ..workflows import DISPATCH_UPDATE
 
 # The plugin is what makes entity workflow classes: the factory is internal to the two.
 from ..workflows._entity import EntityOptions, EntityWorkflow, entity_workflow_class
+
+# Where an entity learns, when it is constructed, what its workers trust: internal to the
+# workflows package and the plugin.
+from ..workflows._trust import register_worker_trust
 from ._activities import ACTIVITIES
 from ._codec import EncryptionCodec
 from ._extension import RouterExtension
@@ -251,6 +255,9 @@ class RouterPlugin(SimplePlugin):
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         """See base class; our interceptor is installed once however often we are."""
         config = super().configure_worker(config)
+        task_queue = config.get("task_queue")
+        if task_queue:
+            register_worker_trust(task_queue, self.trust.worker_trust())
         client = config.get("client")
         on_client = (
             list(client.config(active_config=True).get("interceptors", ()))

@@ -94,7 +94,7 @@ from ._messages import (
 from ._options import EntityOptions
 from ._requests import authorize_hook_request, start_hook_for_client, start_requested_hook
 from ._search import ROUTER_STATE
-from ._trust import current_keys
+from ._trust import current_keys, worker_trust_for
 
 __all__ = [
     "EntityOptions",
@@ -115,9 +115,14 @@ class EntityWorkflow:
     def __init__(self, input: EntityInput | RawValue) -> None:
         input = entity_input(input)
         #: True for a creation: a run started by a client, not this entity's own
-        #: continue-as-new. Only a continued run's input is carried state; a client's start
-        #: is a creation whatever else its input holds (a snapshot, replies, an outbox).
-        self._creating = workflow.info().continued_run_id is None
+        #: continue-as-new. Only a continued run's input is carried state; when the workers
+        #: hold a key ring, a client's start is a creation whatever else its input holds (a
+        #: snapshot, replies, an outbox). Without one the namespace is trusted (development)
+        #: and a client may start an entity from a snapshot.
+        info = workflow.info()
+        self._creating = info.continued_run_id is None and (
+            input.snapshot is None or worker_trust_for(info.task_queue).keys is not None
+        )
         if self._creating:
             input = EntityInput(input.definition, create=input.create)
         self._creation_decided = not self._creating

@@ -37,7 +37,9 @@ __all__ = [
     "current_admission",
     "current_keys",
     "current_trust",
+    "register_worker_trust",
     "using_trust",
+    "worker_trust_for",
 ]
 
 #: The header that carries the seal of an internal message.
@@ -169,6 +171,21 @@ _DEVELOPMENT = WorkerTrust()
 _UNKNOWN = Admission()
 _trust: ContextVar[WorkerTrust | None] = ContextVar("temporal_router_trust", default=None)
 _admission: ContextVar[Admission | None] = ContextVar("temporal_router_admission", default=None)
+
+
+#: The trust of each task queue's workers in this process (RouterPlugin registers it), for
+#: the one decision taken before any interceptor call: a workflow's construction.
+_by_task_queue: dict[str, WorkerTrust] = {}
+
+
+def register_worker_trust(task_queue: str, trust: WorkerTrust) -> None:
+    """Record the trust of the workers polling ``task_queue`` in this process."""
+    _by_task_queue[task_queue] = trust
+
+
+def worker_trust_for(task_queue: str) -> WorkerTrust:
+    """The trust of this process's workers on ``task_queue`` (development if unknown)."""
+    return _by_task_queue.get(task_queue, _DEVELOPMENT)
 
 
 def current_trust() -> WorkerTrust:

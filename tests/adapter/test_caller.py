@@ -31,10 +31,10 @@ from temporal_router import (
     define_workflow,
 )
 from temporal_router.adapter import RouterClient
-from temporal_router.adapter._interceptor import (
+from temporal_router.adapter._trust import (
     CALLER_HEADER,
     caller_from_headers,
-    with_caller_header,
+    sealed_caller_headers,
 )
 from temporal_router.router._caller import reset_current_caller, set_current_caller
 from temporal_router.testing import DevServer, unique_task_queue
@@ -235,16 +235,20 @@ async def test_each_command_acts_for_its_own_caller(env: Env) -> None:
         first = await env.last_seen(entity, "Look")
     with caller_context(identity="bob"):
         second = await env.last_seen(entity, "Look")
-    # A command without caller acts for the caller who started the entity.
+    # A command without caller is anonymous: it never acts for the entity's creator.
     third = await env.last_seen(entity, "Look")
-    assert [s["handler"]["identity"] for s in (first, second, third)] == ["ada", "bob", "creator"]
+    assert [s["handler"] and s["handler"]["identity"] for s in (first, second, third)] == [
+        "ada",
+        "bob",
+        None,
+    ]
 
 
 async def test_an_update_s_caller_header_is_decoded_once(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The update's validator decodes the header; its handler (same header) reuses that."""
-    from temporal_router.adapter import _interceptor
+    from temporal_router.adapter import _trust
 
     entity = await env.new_probe()
     decoded: list[str | None] = []
@@ -254,7 +258,7 @@ async def test_an_update_s_caller_header_is_decoded_once(
         decoded.append(caller.identity if caller else None)
         return caller
 
-    monkeypatch.setattr(_interceptor, "caller_from_headers", counting)
+    monkeypatch.setattr(_trust, "caller_from_headers", counting)
     seen = []
     for who in ("ada", "bob", "ada"):
         with caller_context(identity=who):
@@ -273,7 +277,7 @@ async def test_caller_reaches_activities_started_by_handlers(env: Env) -> None:
         seen = await env.last_seen(entity, "LookActivity")
     assert seen["activity"] == _as_seen(identity="ada", roles=["clerk"])
     seen = await env.last_seen(entity, "LookActivity")
-    assert seen["activity"]["identity"] == "creator"
+    assert seen["activity"] is None  # an anonymous command's activity is anonymous too
 
 
 async def test_caller_reaches_a_hook_three_levels_down(env: Env) -> None:
@@ -296,12 +300,12 @@ async def test_caller_reaches_a_hook_three_levels_down(env: Env) -> None:
 # -- continue-as-new ---------------------------------------------------------------------------------
 
 
-async def test_start_caller_survives_the_entity_continuing_as_new(env: Env) -> None:
+async def test_callers_stay_per_command_after_the_entity_continues_as_new(env: Env) -> None:
     with caller_context(identity="creator", tenant="acme"):
         entity = await env.new_probe()
     before = await env.last_seen(entity, "Look")
     first_run = before["run"]
-    assert before["handler"]["identity"] == "creator"
+    assert before["handler"] is None
     for _ in range(40):  # about 5 events per command; the entity continues-as-new at 100
         result = await env.probes.dispatch(entity, {"type": "Pad"})
         assert result.ok, result.error
@@ -311,13 +315,13 @@ async def test_start_caller_survives_the_entity_continuing_as_new(env: Env) -> N
         pytest.fail("the entity did not continue-as-new")
     after = await env.last_seen(entity, "Look")
     assert after["run"] != first_run
-    assert after["handler"] == _as_seen(identity="creator", tenant="acme")
+    assert after["handler"] is None
     assert after["middleware"] == after["handler"]
-    after_activity = await env.last_seen(entity, "LookActivity")
-    assert after_activity["activity"]["identity"] == "creator"
-    with caller_context(identity="ada"):
+    with caller_context(identity="ada", tenant="acme"):
         explicit = await env.last_seen(entity, "Look")
-    assert explicit["handler"]["identity"] == "ada"
+        explicit_activity = await env.last_seen(entity, "LookActivity")
+    assert explicit["handler"] == _as_seen(identity="ada", tenant="acme")
+    assert explicit_activity["activity"]["identity"] == "ada"
 
 
 @pytest.mark.parametrize("identity", ["ada", None])
@@ -354,10 +358,10 @@ def test_caller_rejects_one_string_as_roles_and_unknown_fields() -> None:
 
 
 def test_caller_header_round_trip_and_explicit_header_wins() -> None:
-    headers = with_caller_header({}, Caller(identity="ada"))
+    headers = sealed_caller_headers({}, Caller(identity="ada"), None)
     assert caller_from_headers(headers) == Caller(identity="ada")
-    assert with_caller_header(headers, Caller(identity="bob")) == headers
-    assert with_caller_header({}, None) == {}
+    assert sealed_caller_headers(headers, Caller(identity="bob"), None) == headers
+    assert sealed_caller_headers({}, None, None) == {}
     assert caller_from_headers(None) is None
 
 
