@@ -5,7 +5,7 @@ headers, a payment hook the handler waits for (``exec_hook``), a notification ho
 not wait for (``hook``), and OpenTelemetry traces. Run it with ``bash scripts/demo.sh``.
 """
 
-from .app import REQUIRED_ROLE, TASK_QUEUE, plugin, router
+from .app import CREDENTIALS, REQUIRED_ROLE, TASK_QUEUE, plugin, router, trust
 from .models import orders
 
-__all__ = ["REQUIRED_ROLE", "TASK_QUEUE", "orders", "plugin", "router"]
+__all__ = ["CREDENTIALS", "REQUIRED_ROLE", "TASK_QUEUE", "orders", "plugin", "router", "trust"]

@@ -15,15 +15,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor, OutboundInterceptor, StartWorkflowUpdateInput
+from temporalio.converter import PayloadConverter
 from temporalio.worker import Worker
 
 from temporal_router import DispatchResult, DomainFailure, caller_context
-from temporal_router.adapter import RouterClient
+from temporal_router.adapter import CALLER_HEADER, RouterClient
 from temporal_router.otel import configure_tracing, render_waterfall
 from temporal_router.testing import DevServer
+from temporal_router.workflows import DISPATCH_UPDATE, DispatchReply
 
-from .app import TASK_QUEUE, plugin
+# The demo shows a forged command's reply as the client would see it.
+from temporal_router.workflows._messages import reply_to_result
+
+from .app import CREDENTIALS, TASK_QUEUE, plugin
 from .models import orders
 
 TRACES = Path(".temporal-router/demo-traces.jsonl")
@@ -45,7 +50,7 @@ def _show(step: str, who: str, result: DispatchResult) -> None:
 
 async def scenario(client: Client) -> str:
     """Run the story; return the id of the order that gets shipped."""
-    rc = RouterClient(client, orders, task_queue=TASK_QUEUE)
+    rc = RouterClient(client, orders, task_queue=TASK_QUEUE, credentials=CREDENTIALS)
     suffix = uuid.uuid4().hex[:6]
     order_id, declined_id = f"order-{suffix}", f"order-{suffix}-b"
     items: list[dict[str, Any]] = [
@@ -82,6 +87,7 @@ async def scenario(client: Client) -> str:
             "mallory",
             await rc.dispatch(order_id, {"type": "Ship", "payload": {"carrier": "ups"}}),
         )
+    _show("Ship (forged caller)", "mallory", await _forged_ship(client, order_id))
     with caller_context(identity="wes", roles=("warehouse",)):
         _show(
             "Ship (+notify hook)",
@@ -113,6 +119,40 @@ async def scenario(client: Client) -> str:
     print(f"\nfinal state of {order_id}: {snapshot.state} (version {snapshot.version})")
     print("  " + json.dumps(client_view["data"]))
     return order_id
+
+
+async def _forged_ship(client: Client, order_id: str) -> DispatchResult:
+    """What a client with access to the namespace but no caller key can try: a plain
+    temporalio client that writes the caller header itself, claiming the warehouse role.
+    The workers verify callers, so they ignore the header: the command runs anonymous and
+    the authorization middleware refuses it."""
+    forger = await Client.connect(
+        client.service_client.config.target_host,
+        namespace=client.namespace,
+        interceptors=[_ForgeCaller({"identity": "mallory", "roles": ["warehouse"]})],
+    )
+    reply = await forger.get_workflow_handle(order_id).execute_update(
+        DISPATCH_UPDATE,
+        {"type": "Ship", "payload": {"carrier": "ups"}},
+        id=str(uuid.uuid4()),
+        result_type=DispatchReply,
+    )
+    return reply_to_result(reply, orders)
+
+
+class _ForgeCaller(Interceptor):
+    def __init__(self, caller: dict[str, Any]) -> None:
+        self.header = PayloadConverter.default.to_payload(caller)
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        header = self.header
+
+        class Outbound(OutboundInterceptor):
+            async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+                input.headers = {**input.headers, CALLER_HEADER: header}
+                return await super().start_workflow_update(input)
+
+        return Outbound(next)
 
 
 def _fresh_trace_file() -> None:

@@ -1,12 +1,26 @@
 """The order router: handlers, middleware, hooks, and the plugin a worker runs.
 
 ``temporal-router dev --app examples.orders`` and ``python -m examples.orders`` both use it.
+
+Callers are verified (SECURITY.md): a worker believes a caller only from a credential signed
+with a caller key, and seals what it carries to hooks with its worker keys. Both come from
+the environment (``TEMPORAL_ROUTER_CALLER_KEY=id:base64``, ``TEMPORAL_ROUTER_WORKER_KEYS``);
+without them the demo's own fixed keys below are used, so that the demo and the CLI run out
+of the box. **Never use the demo keys anywhere else: they are in this public file.**
 """
 
 from __future__ import annotations
 
-from temporal_router import Context, WorkflowRouter
-from temporal_router.adapter import RouterPlugin
+import os
+
+from temporal_router import Context, CreationRequest, DomainErrorSignal, WorkflowRouter
+from temporal_router.adapter import (
+    KeyRing,
+    RouterPlugin,
+    SharedSecretSigner,
+    SharedSecretVerifier,
+    TrustPolicy,
+)
 from temporal_router.workflows import exec_hook, hook
 
 from ..authorization import require_role
@@ -69,9 +83,40 @@ def cancel(ctx: Context) -> None:
     ctx.emit("OrderCancelled", {"reason": ctx.command.payload.reason})
 
 
+@router.guard_create
+def customers_place_orders(request: CreationRequest) -> None:
+    """Only a verified customer creates an order."""
+    caller = request.caller
+    if caller is None or not caller.has_role("customer"):
+        raise DomainErrorSignal(
+            "Forbidden",
+            {
+                "required_role": "customer",
+                "command": "create",
+                "identity": caller.identity if caller else None,
+            },
+        )
+
+
+_DEMO_CALLER_KEY = "demo:gf5Q9vUNuvBKQ7i6wv3QXAU1FlUtt9W0m+ZJ16r9JJ0="
+_DEMO_WORKER_KEYS = "demo-worker:YGajSnItGTsHnZur9fyLOXoggrCbfAH38qcnol7Dnl4="
+_caller_id, _, _caller_key = os.environ.get(
+    "TEMPORAL_ROUTER_CALLER_KEY", _DEMO_CALLER_KEY
+).partition(":")
+
+#: What a worker believes: verified callers, sealed internal messages.
+trust = TrustPolicy(
+    callers=SharedSecretVerifier({_caller_id: _caller_key}),
+    internal_keys=KeyRing.from_env()
+    or KeyRing.from_env({"TEMPORAL_ROUTER_WORKER_KEYS": _DEMO_WORKER_KEYS}),
+)
+#: How this app's clients prove their callers (the CLI uses it too, unless --token is given).
+CREDENTIALS = SharedSecretSigner(_caller_id, _caller_key)
+
 plugin = RouterPlugin(
     router,
     workflows=[ChargeCard, SendNotification],
     activities=[charge_card, send_email],
     otel=True,
+    trust=trust,
 )

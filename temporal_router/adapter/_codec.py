@@ -9,7 +9,12 @@ from collections.abc import Sequence
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-__all__ = ["ENCRYPTED_ENCODING", "EncryptionCodec"]
+# What a strict codec decodes a payload it refuses to: no converter reads it, so a typed
+# argument fails to decode (an Update is refused, a signal dropped), and the router's own
+# handlers, which take raw payloads, refuse it by name. Shared with them, not public.
+from ..workflows._messages import REFUSED_ENCODING
+
+__all__ = ["ENCRYPTED_ENCODING", "REFUSED_ENCODING", "EncryptionCodec"]
 
 ENCRYPTED_ENCODING = b"binary/encrypted"
 _NONCE_BYTES = 12
@@ -27,9 +32,13 @@ def _key_bytes(key: bytes | str) -> bytes:
 class EncryptionCodec(PayloadCodec):
     """Encrypts every payload with AES-GCM (``cryptography``; extra ``temporal-router[encryption]``).
 
-    Payloads it did not encrypt pass through on decode, so it can be enabled on a namespace
-    that already has plain histories. ``key_id`` is stored with each payload to allow key
-    rotation: pass older keys in ``previous_keys``.
+    Strict (the default): a payload it did not encrypt, or cannot decrypt with a key it
+    holds, decodes to an empty payload of encoding :data:`REFUSED_ENCODING` instead of its
+    content, so a client without the key cannot slip plaintext past it (or wedge a worker
+    with garbage: decoding never raises). ``strict=False`` passes unencrypted payloads
+    through, to turn encryption on for a namespace that already has plain histories, and
+    raises on payloads it cannot decrypt. ``key_id`` is stored with each payload to allow
+    key rotation: pass older keys in ``previous_keys``.
 
     Example (one line, through the plugin)::
 
@@ -42,6 +51,7 @@ class EncryptionCodec(PayloadCodec):
         *,
         key_id: str = "default",
         previous_keys: dict[str, bytes | str] | None = None,
+        strict: bool = True,
     ) -> None:
         try:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -50,6 +60,7 @@ class EncryptionCodec(PayloadCodec):
                 "EncryptionCodec needs the 'cryptography' package: pip install 'temporal-router[encryption]'"
             ) from exc
         self.key_id = key_id
+        self.strict = strict
         self._ciphers = {key_id: AESGCM(_key_bytes(key))}
         for kid, old in (previous_keys or {}).items():
             self._ciphers.setdefault(kid, AESGCM(_key_bytes(old)))
@@ -78,12 +89,13 @@ class EncryptionCodec(PayloadCodec):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Decrypt payloads this codec encrypted; pass others through."""
-        out = []
-        for payload in payloads:
-            if payload.metadata.get("encoding") != ENCRYPTED_ENCODING:
-                out.append(payload)
-                continue
+        """Decrypt payloads this codec encrypted; others as ``strict`` says (class doc)."""
+        return [self._decode_one(payload) for payload in payloads]
+
+    def _decode_one(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCRYPTED_ENCODING:
+            return _REFUSED if self.strict else payload
+        try:
             kid = payload.metadata.get("encryption-key-id", b"").decode()
             cipher = self._ciphers.get(kid)
             if cipher is None:
@@ -91,5 +103,11 @@ class EncryptionCodec(PayloadCodec):
             nonce, sealed = payload.data[:_NONCE_BYTES], payload.data[_NONCE_BYTES:]
             decoded = Payload()
             decoded.ParseFromString(cipher.decrypt(nonce, sealed, kid.encode()))
-            out.append(decoded)
-        return out
+        except Exception:
+            if self.strict:
+                return _REFUSED
+            raise
+        return decoded
+
+
+_REFUSED = Payload(metadata={"encoding": REFUSED_ENCODING})

@@ -132,12 +132,15 @@ def _seal_header(keys: KeyRing, *parts: bytes | str) -> temporalio.api.common.v1
 
 
 class _ClientOutbound(temporalio.client.OutboundInterceptor):
-    """Adds the caller (sealed when this process holds the workers' keys) and the credential."""
+    """Adds the caller (sealed, in this worker's activities) and the credential."""
 
     keys: ClassVar[KeyRing | None] = None
 
     def _headers(self, headers: Headers) -> dict[str, Any]:
-        merged = sealed_caller_headers(headers, current_caller(), self.keys)
+        # Only calls an activity of this worker makes carry its seal: a client process
+        # that happens to hold the keys must still prove its callers with credentials.
+        keys = self.keys if activity.in_activity() else None
+        merged = sealed_caller_headers(headers, current_caller(), keys)
         credential = outgoing_credential.get()
         if credential is not None and CREDENTIAL_HEADER not in merged:
             merged[CREDENTIAL_HEADER] = _converter.to_payload(credential)

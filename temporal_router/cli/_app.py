@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..router import Caller, WorkflowRouter
+from ..router import Caller, ConfigurationError, WorkflowRouter
 
 __all__ = [
     "DEV_STATE_FILE",
@@ -108,6 +108,11 @@ def load_app(spec: str) -> App:
         )
     task_queue = str(getattr(module, "TASK_QUEUE", DEFAULT_TASK_QUEUE))
     return App(plugin, tuple(plugin.routers), task_queue, module)
+
+
+def _app_credentials(app: App) -> Any:
+    """The credential source the app module offers its clients (``CREDENTIALS``), if any."""
+    return getattr(app.module, "CREDENTIALS", None)
 
 
 # -- output helpers -----------------------------------------------------------------------------
@@ -212,7 +217,28 @@ def _router_client(args: argparse.Namespace, client: Any, app: App, definition: 
         app.router(definition),
         task_queue=args.task_queue or app.task_queue,
         context=_caller(args),
+        credentials=_credentials(args) or _app_credentials(app),
     )
+
+
+def _credentials(args: argparse.Namespace) -> Any:
+    """The credential source --token or the environment names, if any; else the app's
+    ``CREDENTIALS`` (SECURITY.md)."""
+    from ..adapter import SharedSecretSigner, StaticToken
+
+    token = getattr(args, "token", None) or os.environ.get("TEMPORAL_ROUTER_TOKEN")
+    if token:
+        return StaticToken(token)
+    key = os.environ.get("TEMPORAL_ROUTER_CALLER_KEY")
+    if key:
+        key_id, sep, secret = key.partition(":")
+        if not sep or not key_id or not secret:
+            raise CliError("TEMPORAL_ROUTER_CALLER_KEY is ID:BASE64KEY, e.g. svc:q1w2...")
+        try:
+            return SharedSecretSigner(key_id, secret)
+        except ConfigurationError as exc:
+            raise CliError(f"TEMPORAL_ROUTER_CALLER_KEY: {exc}") from None
+    return None
 
 
 def _caller(args: argparse.Namespace) -> Caller | None:

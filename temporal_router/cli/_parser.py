@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         group.add_argument("--tenant", help="the tenant the call acts for")
         group.add_argument("--correlation-id", help="ties together what one request causes")
+        group.add_argument(
+            "--token",
+            help="a credential for workers that verify callers: a JWT from your identity "
+            "provider (env TEMPORAL_ROUTER_TOKEN); or set TEMPORAL_ROUTER_CALLER_KEY=ID:KEY "
+            "to sign --identity/--role with a shared secret",
+        )
 
     p = add(
         "dev",

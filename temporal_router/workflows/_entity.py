@@ -80,6 +80,7 @@ from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
+    REFUSED_ENCODING,
     SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
@@ -375,6 +376,9 @@ class EntityWorkflow:
         command_id = _current_update_id()
         if command_id in self._recent:
             return
+        if request.payload.metadata.get("encoding") == REFUSED_ENCODING:
+            message = "the payload codec refused the request (not encrypted with a worker's key)"
+            raise refusal(invalid("request", message))
         size = request.payload.ByteSize()
         if size > LIMITS.max_command_bytes:  # before decoding a byte of it
             raise refusal(too_large("payload of the command", size, LIMITS.max_command_bytes))

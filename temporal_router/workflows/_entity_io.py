@@ -16,6 +16,7 @@ from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttribut
 
 from ..router import Event, Reactors, RouterFailure, WorkflowRouter
 from ._messages import (
+    REFUSED_ENCODING,
     DispatchReply,
     DispatchRequest,
     EntityInput,
@@ -56,6 +57,9 @@ def entity_input(value: EntityInput | RawValue) -> EntityInput:
     if not isinstance(value, RawValue):
         return value
     payload = value.payload
+    if payload.metadata.get("encoding") == REFUSED_ENCODING:
+        # An input the codec refused holds nothing to create from: the run fails to load.
+        return EntityInput("", create=None)
     if payload.metadata.get("encoding") == _JSON:
         return _ENTITY_INPUT.validate_json(payload.data)
     decoded: EntityInput = workflow.payload_converter().from_payload(payload, EntityInput)

@@ -19,7 +19,14 @@ from temporalio.common import RawValue
 from ..router import Workflow
 from ._errors import HookFailed
 from ._limits import LIMITS, json_problem
-from ._messages import HOOK_SIGNAL, INBOX_MEMO, HookAnswer, HookFailure, InboxState
+from ._messages import (
+    HOOK_SIGNAL,
+    INBOX_MEMO,
+    REFUSED_ENCODING,
+    HookAnswer,
+    HookFailure,
+    InboxState,
+)
 
 __all__ = ["HookHost", "HookInbox", "inbox", "inbox_memo_for_continue_as_new"]
 
@@ -79,6 +86,9 @@ class HookInbox:
         A payload that is not a :class:`HookAnswer` is dropped with a warning: a stray
         signal must not fail the workflow task (which would retry it forever).
         """
+        if value.payload.metadata.get("encoding") == REFUSED_ENCODING:
+            workflow.logger.warning("dropped a %s signal the payload codec refused", HOOK_SIGNAL)
+            return
         try:
             answer = workflow.payload_converter().from_payload(value.payload, HookAnswer)
         except Exception as exc:

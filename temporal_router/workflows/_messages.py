@@ -41,6 +41,7 @@ __all__ = [
     "HOST_SNAPSHOT_ACTIVITY",
     "INBOX_MEMO",
     "MAX_MESSAGE_BYTES",
+    "REFUSED_ENCODING",
     "REJECTION_TYPE",
     "REPLY_TO_MEMO",
     "SNAPSHOT_QUERY",
@@ -93,6 +94,9 @@ STOP_HOOK_ACTIVITY = "temporal_router.stop_hook"
 REPLY_TO_MEMO = "temporal_router.reply_to"
 #: Memo key that carries a plain workflow's unconsumed hook answers across continue-as-new.
 INBOX_MEMO = "temporal_router.inbox"
+#: The encoding a strict payload codec (``EncryptionCodec``) gives a payload it refused:
+#: not encrypted, or not with a key the worker holds. The router's handlers refuse it.
+REFUSED_ENCODING = b"binary/refused-by-codec"
 
 
 # -- messages ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 
 from temporal_router import caller_context
 from temporal_router.adapter import EncryptionCodec, RouterClient, RouterPlugin
-from temporal_router.adapter._codec import ENCRYPTED_ENCODING
+from temporal_router.adapter._codec import ENCRYPTED_ENCODING, REFUSED_ENCODING
 from temporal_router.testing import DevServer, unique_task_queue
 
 from ._hook_entities import account_router
@@ -229,7 +229,7 @@ async def test_key_rotation_keeps_old_histories_readable(
     assert key_ids(history) == {"default", "2024-06"}  # payloads under both keys
 
     # Without the previous key, the old payloads cannot be read.
-    stranger = EncryptionCodec(new_key, key_id="2024-06")
+    stranger = EncryptionCodec(new_key, key_id="2024-06", strict=False)
     start = history.events[0].workflow_execution_started_event_attributes
     with pytest.raises(ValueError, match="unknown key id 'default'"):
         await stranger.decode(list(start.input.payloads))
@@ -259,10 +259,22 @@ async def test_codec_uses_a_fresh_nonce_per_payload() -> None:
     assert first.data != second.data
 
 
-async def test_codec_passes_unencrypted_payloads_through() -> None:
-    codec = EncryptionCodec(KEY)
+async def test_a_lenient_codec_passes_unencrypted_payloads_through() -> None:
+    codec = EncryptionCodec(KEY, strict=False)
     plain = _payload("old, unencrypted")
     assert await codec.decode([plain]) == [plain]
+
+
+async def test_a_strict_codec_refuses_what_it_cannot_decrypt_and_never_raises() -> None:
+    codec = EncryptionCodec(KEY, key_id="k")
+    [sealed] = await codec.encode([_payload("x")])
+    tampered = Payload()
+    tampered.CopyFrom(sealed)
+    tampered.data = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    garbage = Payload(metadata={"encoding": ENCRYPTED_ENCODING}, data=b"short")
+    decoded = await codec.decode([_payload("plaintext"), tampered, garbage])
+    assert [p.metadata["encoding"] for p in decoded] == [REFUSED_ENCODING] * 3
+    assert all(p.data == b"" for p in decoded)
 
 
 async def test_codec_decodes_payloads_of_previous_keys_and_encodes_with_the_new_one() -> None:
@@ -274,27 +286,29 @@ async def test_codec_decodes_payloads_of_previous_keys_and_encodes_with_the_new_
     [sealed_new] = await new.encode([_payload("from v2")])
     assert sealed_new.metadata["encryption-key-id"] == b"v2"
     with pytest.raises(ValueError, match="unknown key id 'v2'"):
-        await old.decode([sealed_new])
+        await EncryptionCodec(old_key, key_id="v1", strict=False).decode([sealed_new])
 
 
 async def test_codec_raises_on_an_unknown_key_id() -> None:
     [sealed] = await EncryptionCodec(KEY, key_id="lost").encode([_payload("x")])
     with pytest.raises(ValueError, match="unknown key id 'lost'"):
-        await EncryptionCodec(KEY, key_id="other").decode([sealed])
+        await EncryptionCodec(KEY, key_id="other", strict=False).decode([sealed])
 
 
 async def test_codec_detects_a_wrong_key_and_tampering() -> None:
-    codec = EncryptionCodec(KEY, key_id="k")
+    codec = EncryptionCodec(KEY, key_id="k", strict=False)
     [sealed] = await codec.encode([_payload("x")])
     with pytest.raises(InvalidTag):
-        await EncryptionCodec(EncryptionCodec.generate_key(), key_id="k").decode([sealed])
+        await EncryptionCodec(EncryptionCodec.generate_key(), key_id="k", strict=False).decode(
+            [sealed]
+        )
     tampered = Payload()
     tampered.CopyFrom(sealed)
     tampered.data = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
     with pytest.raises(InvalidTag):
         await codec.decode([tampered])
     # The key id is authenticated: moving a payload to another key id fails.
-    same_key_other_id = EncryptionCodec(KEY, key_id="k2", previous_keys={"k": KEY})
+    same_key_other_id = EncryptionCodec(KEY, key_id="k2", previous_keys={"k": KEY}, strict=False)
     relabelled = Payload()
     relabelled.CopyFrom(sealed)
     relabelled.metadata["encryption-key-id"] = b"k2"
