@@ -64,6 +64,7 @@ PINNED = {
         "HookFailed",
         "HookLoopError",
         "HookRequest",
+        "HookRequestError",
         "HookTargetError",
         "HookTimeoutError",
         "Limits",

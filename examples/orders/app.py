@@ -109,6 +109,9 @@ trust = TrustPolicy(
     callers=SharedSecretVerifier({_caller_id: _caller_key}),
     internal_keys=KeyRing.from_env()
     or KeyRing.from_env({"TEMPORAL_ROUTER_WORKER_KEYS": _DEMO_WORKER_KEYS}),
+    # A verified client may ask an order to send a notification (`temporal-router hook`),
+    # never to charge a card.
+    client_hooks=["SendNotification"],
 )
 #: How this app's clients prove their callers (the CLI uses it too, unless --token is given).
 CREDENTIALS = SharedSecretSigner(_caller_id, _caller_key)

@@ -31,7 +31,14 @@ from typing import Any as _Any
 
 from .._compat import moved_attribute as _moved_attribute
 from ._config import HookConfig
-from ._errors import HookError, HookFailed, HookLoopError, HookTargetError, HookTimeoutError
+from ._errors import (
+    HookError,
+    HookFailed,
+    HookLoopError,
+    HookRequestError,
+    HookTargetError,
+    HookTimeoutError,
+)
 from ._hooks import (
     dispatch_to_host,
     exec_hook,
@@ -73,6 +80,7 @@ __all__ = [
     "HookFailed",
     "HookLoopError",
     "HookRequest",
+    "HookRequestError",
     "HookTargetError",
     "HookTimeoutError",
     "Limits",

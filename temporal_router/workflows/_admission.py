@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError as PydanticValidationError
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ..router import (
@@ -27,9 +28,10 @@ from ..router import (
     Workflow,
     WorkflowRouter,
 )
+from ._entity_io import dispatch_request
 from ._limits import LIMITS, id_problem, json_problem
-from ._messages import REJECTION_TYPE, DispatchRequest, error_to_wire
-from ._trust import current_admission, current_trust
+from ._messages import REFUSED_ENCODING, REJECTION_TYPE, DispatchRequest, error_to_wire
+from ._trust import current_admission, current_keys, current_trust
 
 __all__ = [
     "BUSY",
@@ -37,6 +39,7 @@ __all__ = [
     "REPLY_BUDGET_PATCH",
     "TOO_LARGE",
     "TaskBudget",
+    "admit_request",
     "busy",
     "creation_refusal",
     "invalid",
@@ -45,6 +48,7 @@ __all__ = [
     "request_problem",
     "too_large",
     "undecodable",
+    "via_hook_problem",
 ]
 
 #: ``router`` code of a command refused for its size (or its result's).
@@ -99,9 +103,12 @@ def request_problem(request: DispatchRequest, size: int) -> ValidationFailure | 
         return too_large("payload of the command", size, LIMITS.max_command_bytes)
     version = request.expected_version
     if version is not None and (
-        isinstance(version, bool) or not isinstance(version, int) or version < 0
+        isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**63
     ):
-        return invalid("expected_version", f"expected_version must be an int >= 0, got {version!r}")
+        return invalid(
+            "expected_version",
+            f"expected_version must be an int from 0 to 2**63-1, got {str(version)[:40]!r}",
+        )
     problem = json_problem(request.payload, "payload")
     if problem is not None:
         return invalid("payload", problem)
@@ -148,6 +155,34 @@ def creation_refusal(router: WorkflowRouter, created: Workflow) -> ApplicationEr
     return ApplicationError(
         f"creation refused: {problem}", type="CreationRefused", non_retryable=True
     )
+
+
+def admit_request(request: RawValue) -> tuple[DispatchRequest, int]:
+    """The ``dispatch`` argument decoded, with its size; refusals raised as the validator
+    raises them (the codec refused it, it is too large, it does not decode)."""
+    if request.payload.metadata.get("encoding") == REFUSED_ENCODING:
+        message = "the payload codec refused the request (not encrypted with a worker's key)"
+        raise refusal(invalid("request", message))
+    size = request.payload.ByteSize()
+    if size > LIMITS.max_command_bytes:  # before decoding a byte of it
+        raise refusal(too_large("payload of the command", size, LIMITS.max_command_bytes))
+    try:
+        return dispatch_request(request), size
+    except Exception as exc:
+        raise refusal(invalid("request", undecodable(exc))) from None
+
+
+def via_hook_problem(request: DispatchRequest, command_id: str) -> RouterFailure | None:
+    """Why a command's ``via_hook`` (passing the entity's lock) is not believed: with a
+    key ring, it needs the seal of a worker's key."""
+    keys = current_keys()
+    if request.via_hook is None or keys is None:
+        return None
+    if keys.verify(
+        request.seal, "via_hook", workflow.info().workflow_id, command_id, request.via_hook
+    ):
+        return None
+    return RouterFailure("UNAUTHENTICATED", "via_hook needs the seal of a worker's key")
 
 
 class TaskBudget:

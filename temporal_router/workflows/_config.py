@@ -7,6 +7,7 @@ Durations accept a ``timedelta``, seconds, or strings like ``"500ms"``, ``"1m"``
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ _UNITS = {
     "week": 604800.0,
     "weeks": 604800.0,
 }
+#: Temporal keeps attempts in an int32 and durations in protobuf Durations.
+_MAX_ATTEMPTS = 2**31 - 1
+_MAX_SECONDS = 100 * 365 * 86_400
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
@@ -76,8 +80,12 @@ def parse_duration(value: timedelta | float | int | str, *, name: str = "duratio
         seconds = float(match.group(1)) * (_UNITS[unit] if unit else 1.0)
     else:
         raise ValueError(f"{name}: expected timedelta, seconds or a string, got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"{name}: must be finite, got {value!r}")
     if seconds < 0:
         raise ValueError(f"{name}: must not be negative, got {value!r}")
+    if seconds > _MAX_SECONDS:
+        raise ValueError(f"{name}: at most 100 years, got {value!r}")
     return timedelta(seconds=seconds)
 
 
@@ -106,6 +114,20 @@ class HookConfig:
             raise ValueError(f"maximum_attempts must be an int, got {self.maximum_attempts!r}")
         if self.maximum_attempts < 0:
             raise ValueError(f"maximum_attempts must be >= 0, got {self.maximum_attempts}")
+        if self.maximum_attempts > _MAX_ATTEMPTS:
+            raise ValueError(
+                f"maximum_attempts must be at most {_MAX_ATTEMPTS}, got {self.maximum_attempts}"
+            )
+        if not isinstance(self.backoff_coefficient, (int, float)) or isinstance(
+            self.backoff_coefficient, bool
+        ):
+            raise ValueError(
+                f"backoff_coefficient must be a number, got {self.backoff_coefficient!r}"
+            )
+        if not math.isfinite(self.backoff_coefficient) or self.backoff_coefficient > 1_000:
+            raise ValueError(
+                f"backoff_coefficient must be at most 1000, got {self.backoff_coefficient}"
+            )
         if self.backoff_coefficient < 1:
             raise ValueError(f"backoff_coefficient must be >= 1, got {self.backoff_coefficient}")
         parse_duration(self.initial_interval, name="initial_interval")

@@ -51,22 +51,21 @@ from ..router import (
     migrate,
 )
 from ._admission import (
-    BUSY,
     NEXT_TASK,
     REPLY_BUDGET_PATCH,
     TOO_LARGE,
     TaskBudget,
+    admit_request,
     busy,
     creation_refusal,
-    invalid,
     may_hold_non_finite,
     refusal,
     request_problem,
-    too_large,
-    undecodable,
+    via_hook_problem,
 )
 from ._entity_io import (
     JSON_METADATA,
+    Outbox,
     dispatch_request,
     entity_input,
     reactor_deliveries,
@@ -80,7 +79,6 @@ from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
-    REFUSED_ENCODING,
     SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
@@ -93,9 +91,9 @@ from ._messages import (
     result_to_reply,
 )
 from ._options import EntityOptions
-from ._requests import authorize_hook_request, start_hook_for_client, start_requested_hook
+from ._requests import authorize_hook_request, receive_hook_request, start_hook_for_client
 from ._search import ROUTER_STATE
-from ._trust import current_keys, worker_trust_for
+from ._trust import worker_trust_for
 
 __all__ = [
     "EntityOptions",
@@ -129,10 +127,11 @@ class EntityWorkflow:
         self._creation_decided = not self._creating
         self._creation_error: ApplicationError | None = None
         self._lock = asyncio.Lock()
+        # Carried state within its bounds (a raw start may carry any, without a key ring).
         self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
-            (r.command_id, r.reply) for r in input.recent
+            (r.command_id, r.reply) for r in input.recent[-self.options.remember_commands :]
         )
-        self._outbox: list[ReactorDelivery] = list(input.outbox)
+        self._outbox = Outbox(input.outbox)
         #: Commands the validator decoded and parsed, for the handler (by update id).
         self._parsed: dict[str, tuple[DispatchRequest, Command]] = {}
         self._raw_replies: bool | None = None
@@ -145,7 +144,6 @@ class EntityWorkflow:
         self._admitted = TaskBudget(LIMITS.max_task_admitted_bytes)
         self._replies = TaskBudget(LIMITS.max_task_reply_bytes)
         self._reply_estimate = 0
-        self._outbox_bytes = sum(len(to_json(item)) for item in self._outbox)
         # Carried across continue-as-new; the hook primitives reach it as HookHost.hook_inbox.
         self._inbox = HookInbox(input.hook_state.inbox)
         # A load failure fails the run from ``run``: raised here, in ``__init__``, it would
@@ -212,7 +210,7 @@ class EntityWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox) or self._history_is_long())
             while self._outbox:
-                item = self._outbox[0]
+                item = self._outbox.first()
                 try:
                     await self._deliver(item)
                 except ActivityError as exc:
@@ -224,7 +222,7 @@ class EntityWorkflow:
                         item.workflow_id,
                         exc.cause or exc,
                     )
-                self._outbox_bytes -= len(to_json(self._outbox.pop(0)))
+                self._outbox.pop_first()
             if self._history_is_long():
                 await workflow.wait_condition(
                     lambda: workflow.all_handlers_finished() and not self._lock.locked()
@@ -245,7 +243,7 @@ class EntityWorkflow:
         carried = EntityInput(
             definition=definition.name,
             snapshot=dict(definition.serialize(self._workflow, version=self._version)),
-            outbox=list(self._outbox),
+            outbox=list(self._outbox.items),
             hook_state=HookState(inbox=self._inbox.to_state()),
             run_number=self._run_number + 1,
             # The next run takes this worker's bound: configuration changes apply from there.
@@ -282,9 +280,9 @@ class EntityWorkflow:
         self._inbox.receive_raw(answer)
 
     @workflow.signal(name=HOOK_REQUEST_SIGNAL)
-    async def receive_hook_request(self, request: HookRequest) -> None:
+    async def receive_hook_request(self, request: RawValue) -> None:
         """Start a hook on behalf of another workflow (a sealed signal)."""
-        await start_requested_hook(request)
+        await receive_hook_request(request)
 
     @workflow.update(name=HOOK_REQUEST_UPDATE)
     async def request_hook(self, request: HookRequest) -> str:
@@ -356,7 +354,8 @@ class EntityWorkflow:
         are already at their budget (a 1 ms timer ends the task)."""
         size = len(serialized) if serialized is not None else len(to_json(reply))
         # The patch keeps histories from before the budget replaying as they were recorded.
-        if not self._replies.fits(size) and workflow.patched(REPLY_BUDGET_PATCH):
+        # Replies that waited wake in the same task: each checks again (one always fits).
+        while not self._replies.fits(size) and workflow.patched(REPLY_BUDGET_PATCH):
             await workflow.sleep(NEXT_TASK)
         self._replies.spend(size)
         if serialized is not None:
@@ -374,32 +373,19 @@ class EntityWorkflow:
         state, and what the entity cannot take right now (``BUSY``)."""
         self._refuse_if_not_admitted()
         command_id = _current_update_id()
-        if command_id in self._recent:
+        # Every request is measured and decoded, a retried command id too: it is echoed
+        # back like any other, and its reply sent again.
+        decoded, size = admit_request(request)
+        remembered = self._recent.get(command_id)
+        if remembered is not None:
+            cost = size + len(to_json(remembered))
+            if not self._admitted.fits(cost):
+                raise refusal(busy("the entity has taken as many commands as one step carries"))
+            self._admitted.spend(cost)
             return
-        if request.payload.metadata.get("encoding") == REFUSED_ENCODING:
-            message = "the payload codec refused the request (not encrypted with a worker's key)"
-            raise refusal(invalid("request", message))
-        size = request.payload.ByteSize()
-        if size > LIMITS.max_command_bytes:  # before decoding a byte of it
-            raise refusal(too_large("payload of the command", size, LIMITS.max_command_bytes))
-        try:
-            decoded = dispatch_request(request)
-        except Exception as exc:
-            raise refusal(invalid("request", undecodable(exc))) from None
-        problem = request_problem(decoded, size)
+        problem = request_problem(decoded, size) or via_hook_problem(decoded, command_id)
         if problem is not None:
             raise refusal(problem)
-        keys = current_keys()
-        if (
-            decoded.via_hook is not None
-            and keys is not None
-            and not keys.verify(
-                decoded.seal, "via_hook", workflow.info().workflow_id, command_id, decoded.via_hook
-            )
-        ):
-            raise refusal(
-                RouterFailure("UNAUTHENTICATED", "via_hook needs the seal of a worker's key")
-            )
         definition = self.router.definition
         try:
             command = definition.parse_command({"type": decoded.type, "payload": decoded.payload})
@@ -414,7 +400,7 @@ class EntityWorkflow:
         cost = size + self._reply_estimate
         if not self._admitted.fits(cost):
             raise refusal(busy("the entity has taken as many commands as one step carries"))
-        if self.options.reactors is not None and self._outbox_full():
+        if self.options.reactors is not None and self._outbox.full():
             raise refusal(busy("the entity's reactor commands wait for delivery"))
         self._admitted.spend(cost)
         # Validators do not run on replay, so this is a cache the handler can do without.
@@ -452,18 +438,25 @@ class EntityWorkflow:
                 message = f"the command's result is not JSON: {problem}"
                 return self._failure_reply(UnexpectedFailure(ValueError(message), message)), None
         reactions = self._reactions(command_id, result)
-        if reactions and not self._outbox_takes(reactions):
-            message = "the entity's reactor commands wait for delivery; retry the command"
-            return self._failure_reply(RouterFailure(BUSY, message)), None
+        if reactions and not self._outbox.takes(reactions):
+            # Room frees up as the run loop delivers; a command cannot be refused for good
+            # after it was accepted (Temporal answers its id again with the same reply).
+            await workflow.wait_condition(
+                lambda: self._outbox.takes(reactions), timeout=_OUTBOX_WAIT
+            )
+            if not self._outbox.takes(reactions):
+                message = (
+                    "the entity's reactor commands wait for delivery; the command was not "
+                    "applied: send it again later, with a new command id"
+                )
+                return self._failure_reply(RouterFailure("OUTBOX_FULL", message)), None
         previous_state = self._workflow.state
         self._workflow = result.workflow
         self._version += 1
         self._reply_estimate = size
         if result.workflow.state != previous_state and self.options.search_attributes:
             workflow.upsert_search_attributes([ROUTER_STATE.value_set(result.workflow.state)])
-        for item in reactions:
-            self._outbox.append(item)
-            self._outbox_bytes += len(to_json(item))
+        self._outbox.add(reactions)
         return reply, serialized
 
     def _refuse_if_not_admitted(self) -> None:
@@ -497,19 +490,6 @@ class EntityWorkflow:
             return []
         return reactor_deliveries(reactors, self.router, command_id, result.events)
 
-    def _outbox_full(self) -> bool:
-        return (
-            len(self._outbox) >= LIMITS.max_outbox_commands
-            or self._outbox_bytes >= LIMITS.max_outbox_bytes
-        )
-
-    def _outbox_takes(self, items: list[ReactorDelivery]) -> bool:
-        size = sum(len(to_json(item)) for item in items)
-        return (
-            len(self._outbox) + len(items) <= LIMITS.max_outbox_commands
-            and self._outbox_bytes + size <= LIMITS.max_outbox_bytes
-        )
-
     def _conflict(self, expected: int) -> RouterFailure:
         return RouterFailure(
             "VERSION_CONFLICT",
@@ -520,6 +500,10 @@ class EntityWorkflow:
         self._recent[command_id] = reply
         while len(self._recent) > self.options.remember_commands:
             self._recent.popitem(last=False)
+
+
+#: How long a command waits for room in the reactor outbox before it fails.
+_OUTBOX_WAIT = timedelta(seconds=30)
 
 
 def _current_update_id() -> str:

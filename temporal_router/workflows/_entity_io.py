@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttributes
 
 from ..router import Event, Reactors, RouterFailure, WorkflowRouter
+from ._limits import LIMITS
 from ._messages import (
     REFUSED_ENCODING,
     DispatchReply,
@@ -28,6 +29,7 @@ from ._search import ROUTER_DEFINITION, ROUTER_STATE
 
 __all__ = [
     "JSON_METADATA",
+    "Outbox",
     "already_applied",
     "dispatch_request",
     "entity_input",
@@ -60,9 +62,15 @@ def entity_input(value: EntityInput | RawValue) -> EntityInput:
     if payload.metadata.get("encoding") == REFUSED_ENCODING:
         # An input the codec refused holds nothing to create from: the run fails to load.
         return EntityInput("", create=None)
-    if payload.metadata.get("encoding") == _JSON:
-        return _ENTITY_INPUT.validate_json(payload.data)
-    decoded: EntityInput = workflow.payload_converter().from_payload(payload, EntityInput)
+    decoded: object
+    try:
+        if payload.metadata.get("encoding") == _JSON:
+            return _ENTITY_INPUT.validate_json(payload.data)
+        decoded = workflow.payload_converter().from_payload(payload, EntityInput)
+    except Exception:
+        decoded = None
+    if not isinstance(decoded, EntityInput):
+        return EntityInput("", create=None)  # nothing to create from: the run fails to load
     return decoded
 
 
@@ -74,12 +82,55 @@ def dispatch_request(value: DispatchRequest | RawValue) -> DispatchRequest:
     try:
         if payload.metadata.get("encoding") == _JSON:
             return _DISPATCH_REQUEST.validate_json(payload.data)
-        decoded: DispatchRequest = workflow.payload_converter().from_payload(
-            payload, DispatchRequest
-        )
+        decoded: object = workflow.payload_converter().from_payload(payload, DispatchRequest)
     except Exception as exc:  # what the SDK raises for arguments it cannot decode
         raise RuntimeError("Failed decoding arguments") from exc
+    if not isinstance(decoded, DispatchRequest):  # binary/null, binary/plain, ...
+        raise RuntimeError(f"Failed decoding arguments: got {type(decoded).__name__}")
     return decoded
+
+
+class Outbox:
+    """Reactor commands waiting for delivery, in order, within the outbox limits."""
+
+    def __init__(self, items: list[ReactorDelivery]) -> None:
+        self.items: list[ReactorDelivery] = []
+        self.bytes = 0
+        # As far as they fit: a raw start may carry any, without a key ring.
+        for item in items:
+            if not self.takes([item]):
+                break
+            self.add([item])
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def first(self) -> ReactorDelivery:
+        """The next command to deliver."""
+        return self.items[0]
+
+    def pop_first(self) -> None:
+        """The next command was delivered (or given up)."""
+        self.bytes -= len(to_json(self.items.pop(0)))
+
+    def full(self) -> bool:
+        """True if no more commands fit."""
+        return (
+            len(self.items) >= LIMITS.max_outbox_commands or self.bytes >= LIMITS.max_outbox_bytes
+        )
+
+    def takes(self, items: list[ReactorDelivery]) -> bool:
+        """True if ``items`` fit."""
+        size = sum(len(to_json(item)) for item in items)
+        return (
+            len(self.items) + len(items) <= LIMITS.max_outbox_commands
+            and self.bytes + size <= LIMITS.max_outbox_bytes
+        )
+
+    def add(self, items: list[ReactorDelivery]) -> None:
+        """Queue ``items`` (checked with :meth:`takes`)."""
+        self.items.extend(items)
+        self.bytes += sum(len(to_json(item)) for item in items)
 
 
 def reactor_deliveries(

@@ -6,6 +6,8 @@
     └── HookError                   a durable hook went wrong
         ├── HookTargetError         the hook target is closed or unknown, or cannot be inferred
         │   └── HookLoopError       hook() with no target would hook the caller's own type
+        ├── HookRequestError        the hook's arguments or settings cannot be sent (also a
+        │                           ValueError)
         ├── HookFailed              the hooked workflow failed for good
         └── HookTimeoutError        wait_for / exec_hook timed out
 """
@@ -16,7 +18,14 @@ from temporalio.exceptions import ApplicationError
 
 from ..router import RouterError
 
-__all__ = ["HookError", "HookFailed", "HookLoopError", "HookTargetError", "HookTimeoutError"]
+__all__ = [
+    "HookError",
+    "HookFailed",
+    "HookLoopError",
+    "HookRequestError",
+    "HookTargetError",
+    "HookTimeoutError",
+]
 
 
 class HookError(RouterError):
@@ -25,6 +34,11 @@ class HookError(RouterError):
 
 class HookTargetError(HookError):
     """A hook was aimed at a closed or unknown workflow, or its target could not be inferred."""
+
+
+class HookRequestError(HookError, ValueError):
+    """A hook's arguments break a limit (``LIMITS.max_command_bytes``, the JSON rules), so
+    the hook cannot be started; the message says which."""
 
 
 class HookFailed(HookError):

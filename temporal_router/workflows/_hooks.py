@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
@@ -54,9 +55,10 @@ from temporalio.exceptions import (
 
 from ..router import track_current_context
 from ._config import HookConfig, parse_duration
-from ._errors import HookLoopError, HookTargetError, HookTimeoutError
+from ._errors import HookLoopError, HookRequestError, HookTargetError, HookTimeoutError
 from ._failures import answer_target
 from ._inbox import HookHost, inbox
+from ._limits import LIMITS, json_problem
 from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_SIGNAL,
@@ -68,7 +70,7 @@ from ._messages import (
     HookRequest,
     HostCommand,
 )
-from ._requests import detach
+from ._requests import detach, wait_for_start_budget
 
 #: The context of the running dispatch. Only this module reads it, so importing it is
 #: what makes dispatches publish it (in-memory routers skip that cost).
@@ -136,6 +138,12 @@ async def hook(
     """
     queue, name = _resolve_target(task_queue, workflow_name, entity)
     resolved = HookConfig.coerce(config)
+    problem = json_problem(list(args), "args")
+    size = len(to_json(list(args))) if problem is None else 0
+    if problem is None and size > LIMITS.max_command_bytes:
+        problem = f"args of the hook too large: {size} bytes, limit {LIMITS.max_command_bytes}"
+    if problem is not None:
+        raise HookRequestError(f"cannot start hook {name!r}: {problem}")
     info = workflow.info()
     inbox()  # answers may come before anyone waits: keep them (and carry them on)
     hook_id = f"{workflow_id or info.workflow_id}-hook-{workflow.uuid4().hex[:16]}"
@@ -157,6 +165,7 @@ async def hook(
                 f"cannot hook into {workflow_id!r}: it is closed or does not exist ({exc})"
             ) from exc
         return hook_id
+    await wait_for_start_budget(list(args))
     handle = await workflow.start_child_workflow(
         name,
         args=list(args),

@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 from ..router import Workflow
+from ._admission import TaskBudget
 from ._errors import HookFailed
 from ._limits import LIMITS, json_problem
 from ._messages import (
@@ -30,25 +31,36 @@ from ._messages import (
 
 __all__ = ["HookHost", "HookInbox", "inbox", "inbox_memo_for_continue_as_new"]
 
+#: A hook failure's message is kept this long, at most.
+_MAX_FAILURE_MESSAGE = 1_000
+
 
 class HookInbox:
     """Signals received by one workflow, by signal id; each wait consumes one.
 
     Bounded (:data:`~temporal_router.workflows.LIMITS`): an answer over
     ``max_answer_bytes``, or one that is not JSON this library accepts, becomes a failure
-    (its wait raises ``HookFailed`` saying why); answers nobody waits for yet are kept up to
-    ``max_inbox_answers`` and ``max_inbox_bytes``, and past that dropped with a warning. An
-    answer to a wait in progress is always taken.
+    (its wait raises ``HookFailed`` saying why), and a failure's message is cut short;
+    answers and failures are kept up to ``max_inbox_answers`` and ``max_inbox_bytes``, and
+    past that dropped with a warning, except the first answer to a wait in progress.
     """
 
     def __init__(self, state: InboxState | None = None) -> None:
-        state = state or InboxState()
-        self.signals = {k: list(v) for k, v in state.signals.items()}
-        self.failures = dict(state.failures)
-        self.sizes = {k: [len(to_json(data)) for data in v] for k, v in self.signals.items()}
-        self.bytes = sum(sum(v) for v in self.sizes.values())
+        self.signals: dict[str, list[Any]] = {}
+        self.sizes: dict[str, list[int]] = {}
+        self.failures: dict[str, HookFailure] = {}
+        self.bytes = 0
         #: Signal ids a wait is in progress for.
         self.waiting: set[str] = set()
+        #: The hook arguments this workflow task starts children with (see _requests).
+        self.starts = TaskBudget(LIMITS.max_task_reply_bytes)
+        # Carried state is held to the same bounds (a raw start may carry any).
+        state = state or InboxState()
+        for signal_id, answers in state.signals.items():
+            for data in answers:
+                self._keep(HookAnswer(signal_id, data), len(to_json(data)), quiet=True)
+        for signal_id, failure in state.failures.items():
+            self._keep(HookAnswer(signal_id, error=failure), 0, quiet=True)
 
     def receive(self, answer: HookAnswer, size: int | None = None) -> None:
         """Keep one answer (or final failure) until a wait consumes it; ``size`` is its
@@ -62,23 +74,41 @@ class HookInbox:
             )
             if problem is not None:
                 answer = HookAnswer(answer.id, error=HookFailure(answer.id, "Refused", problem))
-        if answer.id not in self.waiting and self._full(size or 0):
-            workflow.logger.warning(
-                "dropped an answer for %r: the inbox holds %d answers (%d bytes) nobody waits "
-                "for, limits %d and %d",
+        self._keep(answer, size or 0, quiet=False)
+
+    def _keep(self, answer: HookAnswer, size: int, *, quiet: bool) -> None:
+        if answer.error is not None:
+            error = answer.error
+            message = str(error.message)[:_MAX_FAILURE_MESSAGE]
+            answer = HookAnswer(
                 answer.id,
-                self.count(),
-                self.bytes,
-                LIMITS.max_inbox_answers,
-                LIMITS.max_inbox_bytes,
+                error=HookFailure(str(error.hook_id)[:200], str(error.type)[:200], message),
             )
+            size = len(to_json(answer.error))
+        first_for_a_wait = answer.id in self.waiting and not self.ready(answer.id)
+        if not first_for_a_wait and (
+            self.count() >= LIMITS.max_inbox_answers or self.bytes + size > LIMITS.max_inbox_bytes
+        ):
+            if not quiet:
+                workflow.logger.warning(
+                    "dropped an answer for %r: the inbox holds %d answers (%d bytes), limits "
+                    "%d and %d",
+                    answer.id[:200],
+                    self.count(),
+                    self.bytes,
+                    LIMITS.max_inbox_answers,
+                    LIMITS.max_inbox_bytes,
+                )
             return
         if answer.error is not None:
+            old = self.failures.get(answer.id)
+            if old is not None:
+                self.bytes -= len(to_json(old))
             self.failures[answer.id] = answer.error
         else:
             self.signals.setdefault(answer.id, []).append(answer.data)
-            self.sizes.setdefault(answer.id, []).append(size or 0)
-            self.bytes += size or 0
+            self.sizes.setdefault(answer.id, []).append(size)
+        self.bytes += size
 
     def receive_raw(self, value: RawValue) -> None:
         """The :data:`HOOK_SIGNAL` handler: decode, then :meth:`receive`.
@@ -90,19 +120,16 @@ class HookInbox:
             workflow.logger.warning("dropped a %s signal the payload codec refused", HOOK_SIGNAL)
             return
         try:
-            answer = workflow.payload_converter().from_payload(value.payload, HookAnswer)
+            answer: object = workflow.payload_converter().from_payload(value.payload, HookAnswer)
         except Exception as exc:
-            # The type only: the message would echo the payload into the worker's log.
+            answer = exc
+        if not isinstance(answer, HookAnswer) or not isinstance(answer.id, str):
+            # The type only: a message would echo the payload into the worker's log.
             workflow.logger.warning(
-                "dropped a malformed %s signal (%s)", HOOK_SIGNAL, type(exc).__name__
+                "dropped a malformed %s signal (%s)", HOOK_SIGNAL, type(answer).__name__
             )
             return
         self.receive(answer, value.payload.ByteSize())
-
-    def _full(self, size: int) -> bool:
-        return (
-            self.count() >= LIMITS.max_inbox_answers or self.bytes + size > LIMITS.max_inbox_bytes
-        )
 
     def count(self) -> int:
         """Answers and failures kept."""
@@ -123,6 +150,7 @@ class HookInbox:
                 del self.sizes[signal_id]
             return data
         error = self.failures.pop(signal_id)
+        self.bytes -= len(to_json(error))
         raise HookFailed(error.hook_id or signal_id, error.message or "failed")
 
     def to_state(self) -> InboxState:

@@ -26,6 +26,8 @@ __all__ = ["LIMITS", "Limits", "id_problem", "json_problem", "utf8_size"]
 
 KiB = 1024
 MiB = 1024 * KiB
+#: Integers a client may send: what JSON parsers and Temporal's other SDKs read exactly.
+_INT_RANGE = 2**64
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,11 @@ def json_problem(value: Any, root: str, *, max_depth: int = LIMITS.max_depth) ->
         item, path = stack.pop()
         if len(path) > max_depth:
             return f"{root}{_where(path[:max_depth])}: nested deeper than {max_depth} levels"
-        if item is None or isinstance(item, (bool, int)):
+        if item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, int):
+            if not -_INT_RANGE <= item < _INT_RANGE:
+                return f"{root}{_where(path)}: integer out of range (beyond 64 bits)"
             continue
         if isinstance(item, float):
             if not math.isfinite(item):
