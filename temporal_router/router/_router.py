@@ -308,6 +308,10 @@ class WorkflowRouter(HookEmitter):
         self._create_guards.append(guard)
         return guard
 
+    def creation_guards(self) -> list[CreationGuard]:
+        """The registered creation guards, in the order they run."""
+        return list(self._create_guards)
+
     def check_creation(self, request: CreationRequest) -> PipelineError | None:
         """The failure of the first guard that refuses ``request``; None if all allow it."""
         for guard in self._create_guards:

@@ -50,21 +50,26 @@ async def _replay_failures(plugin: RouterPlugin) -> dict[str, BaseException]:
 def _orders_plugin(pay: Callable[[Context], Any]) -> RouterPlugin:
     """The example app's plugin around a copy of its router whose Pay handler is ``pay``.
 
-    The copy takes every route of ``examples.orders.router`` as it is (middleware chain and
-    handler), so it follows the example app as that changes.
+    The copy takes every route and creation guard of ``examples.orders.router`` as they are
+    (middleware chain and handler), and the app's trust policy, so it follows the example
+    app as that changes.
     """
     from examples.orders import router as original
+    from examples.orders import trust
     from examples.orders.hooks import ChargeCard, SendNotification, charge_card, send_email
 
     router = WorkflowRouter(original.definition)
     for route in original.routes():
         handler = pay if (route.state, route.command) == ("Placed", "Pay") else route.handler
         router.state(route.state).on(route.command, *route.chain, handler)
+    for guard in original.creation_guards():
+        router.guard_create(guard)
     return RouterPlugin(
         router,
         workflows=[ChargeCard, SendNotification],
         activities=[charge_card, send_email],
         otel=True,
+        trust=trust,
     )
 
 
