@@ -139,6 +139,8 @@ class EntityWorkflow:
         self._max_history_events = input.max_history_events or self.options.max_history_events
         self._hook_lock = asyncio.Lock()
         self._hook_waits = 0
+        #: The run loop decided to continue-as-new: new commands wait for the next run.
+        self._draining = False
         #: Requests (and their expected replies) the validator let into this task; the
         #: replies this task sends (see _admission).
         self._admitted = TaskBudget(LIMITS.max_task_admitted_bytes)
@@ -224,6 +226,7 @@ class EntityWorkflow:
                     )
                 self._outbox.pop_first()
             if self._history_is_long():
+                self._draining = True
                 await workflow.wait_condition(
                     lambda: workflow.all_handlers_finished() and not self._lock.locked()
                 )
@@ -397,6 +400,10 @@ class EntityWorkflow:
         expected = decoded.expected_version
         if expected is not None and expected < self._version:
             raise refusal(self._conflict(expected))
+        if self._draining:
+            # New commands wait for the next run: under a steady stream, handlers would
+            # never all finish, and history would grow until the server terminates the run.
+            raise refusal(busy("the entity is continuing as new"))
         cost = size + self._reply_estimate
         if not self._admitted.fits(cost):
             raise refusal(busy("the entity has taken as many commands as one step carries"))

@@ -530,3 +530,38 @@ async def test_replies_past_a_tasks_budget_go_out_with_the_next_task_and_replay(
     )
     assert (await replayer.replay_workflow(history)).replay_failure is None
     await env.assert_healthy(entity)
+
+
+@bounded(180)
+async def test_ten_callers_at_a_state_near_the_limit_never_terminate_the_entity(
+    env: Env,
+) -> None:
+    """Replies near the reply limit, ten callers keeping a command each in flight: replies
+    go out one task at a time, and new commands wait (BUSY) while the entity continues as
+    new, so neither a task completion nor the history outgrows what the server accepts."""
+    entity = await env.new_entity()
+    part = LIMITS.max_command_bytes - 10_000
+    for _ in range(2):
+        kept = await env.entities.dispatch(
+            entity, {"type": "Keep", "payload": {"blob": "k" * part}}
+        )
+        assert kept.ok, kept.error
+    callers = RouterClient(
+        env.client, ROUTER, task_queue=env.task_queue, max_in_flight_per_entity=10
+    )
+    first_run = (await env.client.get_workflow_handle(entity).describe()).run_id
+    stop = asyncio.get_running_loop().time() + 15
+    outcomes: list[str] = []
+
+    async def caller(n: int) -> None:
+        i = 0
+        while asyncio.get_running_loop().time() < stop:
+            i += 1
+            result = await callers.dispatch(entity, {"type": "Add", "payload": {"cid": f"{n}-{i}"}})
+            outcomes.append("ok" if result.ok else f"{result.error}")
+
+    await asyncio.wait_for(asyncio.gather(*(caller(n) for n in range(10))), 150)
+    assert outcomes.count("ok") == len(outcomes), set(outcomes) - {"ok"}
+    assert outcomes.count("ok") > 20
+    assert (await env.client.get_workflow_handle(entity).describe()).run_id != first_run
+    await env.assert_healthy(entity)
