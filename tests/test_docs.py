@@ -41,6 +41,7 @@ MODES: dict[str, str | None] = {
     "docs/otel.md": "session",
     "docs/deployment.md": None,
     "docs/architecture.md": None,
+    "docs/security.md": None,
     "docs/testing.md": "pytest",
 }
 

@@ -101,6 +101,8 @@ Headers = Mapping[str, temporalio.api.common.v1.Payload]
 outgoing_credential: ContextVar[str | None] = ContextVar(
     "temporal_router_outgoing_credential", default=None
 )
+#: The patch after which a run checks the seals of internal signals.
+SEALED_MESSAGES_PATCH = "temporal-router-sealed-messages"
 #: Signals only this library's code sends, and the type of their one argument.
 _INTERNAL_SIGNALS: dict[str, type] = {HOOK_SIGNAL: HookAnswer, HOOK_REQUEST_SIGNAL: HookRequest}
 
@@ -236,7 +238,12 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
 
     async def handle_signal(self, input: temporalio.worker.HandleSignalInput) -> None:
         keys = self.trust.keys
-        if keys is not None and input.signal in _INTERNAL_SIGNALS:
+        # The patch keeps histories recorded before the workers had keys replaying.
+        if (
+            keys is not None
+            and input.signal in _INTERNAL_SIGNALS
+            and workflow.patched(SEALED_MESSAGES_PATCH)
+        ):
             seal = input.headers.get(SEAL_HEADER) if input.headers else None
             try:
                 parts = (
