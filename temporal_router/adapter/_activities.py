@@ -64,9 +64,12 @@ async def deliver_command(item: ReactorDelivery) -> None:
 async def host_dispatch(item: HostCommand) -> DispatchReply:
     """Dispatch a hook's command to its host entity (exactly once, by command id)."""
     keys = current_keys()  # the worker's, set by its interceptor
+    # Vouch for the lock bypass only for the hooked workflow that scheduled this activity:
+    # not for a standalone activity a client started, nor for another workflow's name.
+    scheduled_by = activity.info().workflow_id
     seal = (
         keys.seal("via_hook", item.workflow_id, item.command_id, item.via_hook)
-        if keys is not None and item.via_hook is not None
+        if keys is not None and item.via_hook is not None and item.via_hook == scheduled_by
         else None
     )
     request = DispatchRequest(item.type, item.payload, via_hook=item.via_hook, seal=seal)

@@ -138,38 +138,40 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
 
     keys: ClassVar[KeyRing | None] = None
 
-    def _headers(self, headers: Headers) -> dict[str, Any]:
+    def _headers(self, headers: Headers, where: str) -> dict[str, Any]:
         # Only calls an activity of this worker makes carry its seal: a client process
         # that happens to hold the keys must still prove its callers with credentials.
         keys = self.keys if activity.in_activity() else None
-        merged = sealed_caller_headers(headers, current_caller(), keys)
+        merged = sealed_caller_headers(headers, current_caller(), keys, where)
         credential = outgoing_credential.get()
         if credential is not None and CREDENTIAL_HEADER not in merged:
             merged[CREDENTIAL_HEADER] = _converter.to_payload(credential)
         return merged
 
     async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> Any:
-        input.headers = self._headers(input.headers)
+        input.headers = self._headers(input.headers, f"start/{input.id}")
         return await super().start_workflow(input)
 
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
-        input.headers = self._headers(input.headers)
+        input.headers = self._headers(input.headers, f"signal/{input.id}/{input.signal}")
         await super().signal_workflow(input)
 
     async def query_workflow(self, input: temporalio.client.QueryWorkflowInput) -> Any:
-        input.headers = self._headers(input.headers)
+        input.headers = self._headers(input.headers, f"query/{input.id}")
         return await super().query_workflow(input)
 
     async def start_workflow_update(self, input: temporalio.client.StartWorkflowUpdateInput) -> Any:
-        input.headers = self._headers(input.headers)
+        where = f"update/{input.id}/{input.update_id}" if input.update_id else ""
+        input.headers = self._headers(input.headers, where)
         return await super().start_workflow_update(input)
 
     async def start_update_with_start_workflow(
         self, input: temporalio.client.StartWorkflowUpdateWithStartInput
     ) -> Any:
         start, update = input.start_workflow_input, input.update_workflow_input
-        start.headers = self._headers(start.headers)
-        update.headers = self._headers(update.headers)
+        start.headers = self._headers(start.headers, f"start/{start.id}")
+        where = f"update/{start.id}/{update.update_id}" if update.update_id else ""
+        update.headers = self._headers(update.headers, where)
         return await super().start_update_with_start_workflow(input)
 
 
@@ -200,12 +202,13 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 workflow_id=info.workflow_id,
                 command_id=None,
                 verify=not workflow.unsafe.is_replaying(),
+                where=f"start/{info.workflow_id}",
             )
             self._admitted = Admission(creator, refused)
         return self._admitted
 
     def _caller(
-        self, headers: Headers | None, command_id: str | None, verify: bool
+        self, headers: Headers | None, command_id: str | None, verify: bool, where: str
     ) -> Caller | None:
         caller, _ = establish_caller(
             self.policy,
@@ -213,6 +216,7 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             workflow_id=workflow.info().workflow_id,
             command_id=command_id,
             verify=verify,
+            where=where,
         )
         return caller
 
@@ -259,7 +263,8 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             if not sealed:
                 workflow.logger.warning("dropped a %s signal without a worker's seal", input.signal)
                 return
-        caller = carried_caller(self.policy, input.headers)
+        where = f"signal/{workflow.info().workflow_id}/{input.signal}"
+        caller = carried_caller(self.policy, input.headers, where)
         with using_trust(self.trust, self.admission):
             token = set_current_caller(caller)
             try:
@@ -269,7 +274,9 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
 
     async def handle_query(self, input: temporalio.worker.HandleQueryInput) -> Any:
         # Queries are never replayed: a credential is checked each time.
-        caller = self._caller(input.headers, None, verify=True)
+        caller = self._caller(
+            input.headers, None, verify=True, where=f"query/{workflow.info().workflow_id}"
+        )
         if self.policy.protect_snapshots and input.query == SNAPSHOT_QUERY and caller is None:
             raise ApplicationError(
                 "the snapshot is protected: query it with a verified caller's credential",
@@ -293,6 +300,7 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             workflow_id=workflow.info().workflow_id,
             command_id=input.id,
             verify=True,
+            where=f"update/{workflow.info().workflow_id}/{input.id}",
         )
         if problem is not None:
             raise refusal(RouterFailure("UNAUTHENTICATED", f"credential refused: {problem}"))
@@ -313,7 +321,8 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         if validated is not None and validated[0] == input.id:
             caller = validated[1]
         else:  # no validator ran: a replay of an update accepted before
-            caller = self._caller(input.headers, input.id, verify=False)
+            where = f"update/{workflow.info().workflow_id}/{input.id}"
+            caller = self._caller(input.headers, input.id, verify=False, where=where)
         with using_trust(self.trust, self.admission):
             token = set_current_caller(caller)
             try:
@@ -329,11 +338,14 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         super().__init__(next)
         self._inbound = inbound
 
-    def _headers(self, headers: Headers, caller: Caller | None = None) -> dict[str, Any]:
-        return sealed_caller_headers(headers, caller or current_caller(), self._inbound.trust.keys)
+    def _headers(
+        self, headers: Headers, where: str, caller: Caller | None = None
+    ) -> dict[str, Any]:
+        keys = self._inbound.trust.keys
+        return sealed_caller_headers(headers, caller or current_caller(), keys, where)
 
     def _sealed(self, signal: str, target: str, args: Any, headers: Headers) -> dict[str, Any]:
-        merged = self._headers(headers)
+        merged = self._headers(headers, f"signal/{target}/{signal}")
         keys = self._inbound.trust.keys
         if keys is not None and signal in _INTERNAL_SIGNALS and args:
             merged[SEAL_HEADER] = _seal_header(
@@ -341,9 +353,13 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
             )
         return merged
 
+    def _activity(self, name: str) -> str:
+        return f"activity/{workflow.info().workflow_id}/{name}"
+
     def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
         # Without this the next run starts with no headers: Temporal drops them on CAN.
-        input.headers = self._headers(input.headers, self._inbound.admission.creator)
+        where = f"start/{workflow.info().workflow_id}"
+        input.headers = self._headers(input.headers, where, self._inbound.admission.creator)
         input.memo = inbox_memo_for_continue_as_new(input.memo)
         super().continue_as_new(input)
 
@@ -362,15 +378,15 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         await super().signal_external_workflow(input)
 
     def start_activity(self, input: temporalio.worker.StartActivityInput) -> Any:
-        input.headers = self._headers(input.headers)
+        input.headers = self._headers(input.headers, self._activity(input.activity))
         return super().start_activity(input)
 
     async def start_child_workflow(self, input: temporalio.worker.StartChildWorkflowInput) -> Any:
-        input.headers = self._headers(input.headers)
+        input.headers = self._headers(input.headers, f"start/{input.id}")
         return await super().start_child_workflow(input)
 
     def start_local_activity(self, input: temporalio.worker.StartLocalActivityInput) -> Any:
-        input.headers = self._headers(input.headers)
+        input.headers = self._headers(input.headers, self._activity(input.activity))
         return super().start_local_activity(input)
 
 
@@ -382,7 +398,9 @@ class _ActivityInbound(temporalio.worker.ActivityInboundInterceptor):
 
     async def execute_activity(self, input: temporalio.worker.ExecuteActivityInput) -> Any:
         # Activities are scheduled by workflows: their caller is the one the workflow carried.
-        caller = carried_caller(self.policy, input.headers)
+        info = activity.info()
+        where = f"activity/{info.workflow_id}/{info.activity_type}" if info.workflow_id else ""
+        caller = carried_caller(self.policy, input.headers, where) if where else None
         with using_trust(self.policy.worker_trust()):
             token = set_current_caller(caller)
             try:

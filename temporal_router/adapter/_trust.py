@@ -143,38 +143,42 @@ def caller_from_headers(headers: Headers | None) -> Caller | None:
         return None
 
 
-def _sealed_caller(keys: KeyRing | None, headers: Headers | None) -> Caller | None:
-    """The caller header, if a worker sealed it."""
+def _sealed_caller(keys: KeyRing | None, headers: Headers | None, where: str) -> Caller | None:
+    """The caller header, if a worker sealed it for this very call (``where``: see
+    :func:`sealed_caller_headers`), so a seal copied from a history is good for nothing else."""
     if keys is None or not headers or CALLER_HEADER not in headers:
         return None
     seal = headers.get(CALLER_SEAL_HEADER)
     seal_text = seal.data.decode(errors="replace") if seal is not None else None
-    if not keys.verify(seal_text, "caller", headers[CALLER_HEADER].data):
+    if not keys.verify(seal_text, "caller", where, headers[CALLER_HEADER].data):
         return None
     return caller_from_headers(headers)
 
 
-def carried_caller(policy: TrustPolicy, headers: Headers | None) -> Caller | None:
+def carried_caller(policy: TrustPolicy, headers: Headers | None, where: str) -> Caller | None:
     """The caller a worker carried to a signal or an activity: sealed, when callers are
     verified (credentials are checked at admission only, and these calls are replayed)."""
     if policy.callers is None:
         return caller_from_headers(headers)
-    return _sealed_caller(policy.internal_keys, headers)
+    return _sealed_caller(policy.internal_keys, headers, where)
 
 
 def sealed_caller_headers(
-    headers: Headers | None, caller: Caller | None, keys: KeyRing | None
+    headers: Headers | None, caller: Caller | None, keys: KeyRing | None, where: str = ""
 ) -> dict[str, Any]:
-    """``headers`` plus the caller header (sealed with ``keys`` if given); an explicit
-    caller header already there wins."""
+    """``headers`` plus the caller header, sealed with ``keys`` (if given) for ``where`` the
+    call goes: ``start/<workflow id>``, ``update/<workflow id>/<update id>``,
+    ``signal/<workflow id>/<signal>``, ``query/<workflow id>``,
+    ``activity/<workflow id>/<activity type>``. An explicit caller header already there wins.
+    """
     merged = dict(headers or {})
     if caller is not None and CALLER_HEADER not in merged:
         payload = _converter.to_payload(caller.to_dict())
         merged[CALLER_HEADER] = payload
-        if keys is not None:
+        if keys is not None and where:
             merged[CALLER_SEAL_HEADER] = temporalio.api.common.v1.Payload(
                 metadata={"encoding": b"binary/plain"},
-                data=keys.seal("caller", payload.data).encode(),
+                data=keys.seal("caller", where, payload.data).encode(),
             )
     return merged
 
@@ -200,6 +204,7 @@ def establish_caller(
     workflow_id: str,
     command_id: str | None,
     verify: bool,
+    where: str,
 ) -> tuple[Caller | None, str | None]:
     """The caller of a call, and why its credential was refused (None if it was not).
 
@@ -225,4 +230,4 @@ def establish_caller(
         except Exception as exc:  # a verifier bug refuses, it does not fail the task
             return None, f"the credential could not be verified ({type(exc).__name__})"
         return caller, None
-    return _sealed_caller(policy.internal_keys, headers), None
+    return _sealed_caller(policy.internal_keys, headers, where), None
