@@ -31,6 +31,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Replayer, Worker
@@ -47,7 +48,7 @@ from temporal_router import (
 )
 from temporal_router.adapter import RouterClient, RouterPlugin
 from temporal_router.testing import DevServer, find_temporal_cli, unique_task_queue
-from temporal_router.workflows import DISPATCH_UPDATE, HOOK_SIGNAL, LIMITS
+from temporal_router.workflows import DISPATCH_UPDATE, HOOK_REQUEST_SIGNAL, HOOK_SIGNAL, LIMITS
 
 from ._app import bounded, eventually, history_length
 
@@ -335,6 +336,7 @@ async def test_a_handler_that_makes_nan_fails_the_command_and_changes_nothing(en
         (None, None, True, "expected_version"),
         (None, None, -1, "expected_version"),
         (None, None, 1.5, "expected_version"),
+        (None, None, 10**30, "expected_version"),
     ],
 )
 @bounded(60)
@@ -564,4 +566,150 @@ async def test_ten_callers_at_a_state_near_the_limit_never_terminate_the_entity(
     assert outcomes.count("ok") == len(outcomes), set(outcomes) - {"ok"}
     assert outcomes.count("ok") > 20
     assert (await env.client.get_workflow_handle(entity).describe()).run_id != first_run
+    await env.assert_healthy(entity)
+
+
+# -- what review found: every raw shape of the internal signals, and carried state ----------
+
+
+def _raw(encoding: bytes, data: bytes = b"") -> RawValue:
+    return RawValue(Payload(metadata={"encoding": encoding}, data=data))
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"hook_id": "h", "task_queue": "q", "workflow_name": "W", "args": ["a" * 1_400_000]},
+        {"hook_id": "h", "task_queue": "q", "workflow_name": "", "args": []},
+        {"hook_id": "h" * 1_500, "task_queue": "q", "workflow_name": "W", "args": []},
+        {
+            "hook_id": "h",
+            "task_queue": "q",
+            "workflow_name": "W",
+            "config": {"maximum_attempts": 2**40},
+        },
+        {
+            "hook_id": "h",
+            "task_queue": "q",
+            "workflow_name": "W",
+            "config": {"initial_interval": 1e300},
+        },
+        _raw(b"binary/null"),
+        _raw(b"json/plain", b"[1, 2]"),
+    ],
+    ids=["big-args", "no-type", "long-id", "attempts", "interval", "binary-null", "json-list"],
+)
+@bounded(60)
+async def test_a_raw_hook_request_that_cannot_start_is_dropped(env: Env, request_: Any) -> None:
+    entity = await env.new_entity()
+    handle = env.raw.get_workflow_handle(entity)
+    for _ in range(3):
+        await handle.signal(HOOK_REQUEST_SIGNAL, request_)
+    await env.assert_healthy(entity)  # the command after the signals was answered
+    history = await env.client.get_workflow_handle(entity).fetch_history()
+    assert not any(
+        e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+        for e in history.events
+    )
+    assert not any(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [_raw(b"binary/null"), _raw(b"binary/plain", b"x"), _raw(b"json/plain", b"null")],
+    ids=["binary-null", "binary-plain", "json-null"],
+)
+@bounded(60)
+async def test_a_hook_answer_in_another_encoding_is_dropped(env: Env, answer: RawValue) -> None:
+    entity = await env.new_entity()
+    await env.raw.get_workflow_handle(entity).signal(HOOK_SIGNAL, answer)
+    await env.assert_healthy(entity)
+
+
+@bounded(180)
+async def test_a_flood_of_large_hook_failures_stays_within_the_carried_limit(env: Env) -> None:
+    entity = await env.new_entity()
+    first_run = (await env.client.get_workflow_handle(entity).describe()).run_id
+    handle = env.raw.get_workflow_handle(entity)
+    for n in range(20):
+        await handle.signal(HOOK_SIGNAL, {"id": f"f{n}", "error": {"message": "m" * 120_000}})
+    for n in range(40):
+        result = await env.entities.dispatch(entity, {"type": "Add", "payload": {"cid": f"c{n}"}})
+        assert result.ok, result.error
+    await eventually(lambda: _continued(env, entity, first_run), timeout=60)
+    assert await _carried_input_size(env, entity) <= LIMITS.max_carry_bytes
+    await env.assert_healthy(entity)
+
+
+@bounded(120)
+async def test_a_retried_command_id_is_held_to_the_same_limits(env: Env) -> None:
+    """After continue-as-new the server no longer knows a command id; the entity does, and
+    answers a retry from memory, but only a retry it would take as a new command."""
+    entity = await env.new_entity()
+    first_run = (await env.client.get_workflow_handle(entity).describe()).run_id
+    applied = await env.entities.dispatch(
+        entity, {"type": "Add", "payload": {"cid": "x"}}, command_id=f"{entity}-once"
+    )
+    assert applied.ok, applied.error
+    for n in range(40):
+        result = await env.entities.dispatch(entity, {"type": "Add", "payload": {"cid": f"c{n}"}})
+        assert result.ok, result.error
+    await eventually(lambda: _continued(env, entity, first_run), timeout=60)
+    before = await env.state(entity)
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await env.raw.get_workflow_handle(entity).execute_update(
+            DISPATCH_UPDATE,
+            {"type": "Add", "payload": {"cid": "y", "pad": "p" * 1_000_000}},
+            id=f"{entity}-once",
+        )
+    assert "too large" in _refusal(caught.value)["message"]
+    assert await env.state(entity) == before
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [_raw(b"binary/null"), _raw(b"binary/plain", b"x"), _raw(b"json/plain", b"[]")],
+    ids=["binary-null", "binary-plain", "json-list"],
+)
+@bounded(60)
+async def test_an_update_in_another_encoding_is_a_validation_refusal(
+    env: Env, request_: RawValue
+) -> None:
+    entity = await env.new_entity()
+    before = await env.state(entity)
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await env.raw_update(entity, request_)
+    refused = _refusal(caught.value)
+    assert refused["category"] == "validation"
+    assert "not a dispatch request" in refused["message"]
+    assert await env.state(entity) == before
+
+
+@bounded(180)
+async def test_a_raw_start_carrying_oversized_state_is_held_to_the_limits(env: Env) -> None:
+    """Without a key ring (development) a raw start may carry a snapshot; what it carries
+    is held to the same bounds as the entity's own continue-as-new."""
+    entity = env.new_id("raw-carry")
+    snapshot = SIZED.serialize(SIZED.create_workflow(entity, initial_state="Open", data={}))
+    outbox = [
+        {"workflow_id": f"t{n}", "workflow_type": "RelSized", "type": "Add",
+         "payload": {"cid": "x" * 2_000}, "command_id": f"c{n}"}
+        for n in range(300)
+    ]  # fmt: skip
+    inbox = {"signals": {f"s{n}": ["a" * 60_000] for n in range(20)}, "failures": {}}
+    await env.raw.start_workflow(
+        SIZED.name,
+        {"definition": SIZED.name, "snapshot": dict(snapshot), "outbox": outbox,
+         "hook_state": {"inbox": inbox}},
+        id=entity,
+        task_queue=env.task_queue,
+    )  # fmt: skip
+    first_run = (await env.client.get_workflow_handle(entity).describe()).run_id
+    for n in range(40):
+        result = await env.entities.dispatch(entity, {"type": "Add", "payload": {"cid": f"c{n}"}})
+        assert result.ok, result.error
+    await eventually(lambda: _continued(env, entity, first_run), timeout=90)
+    assert await _carried_input_size(env, entity) <= LIMITS.max_carry_bytes
     await env.assert_healthy(entity)
