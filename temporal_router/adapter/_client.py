@@ -225,17 +225,18 @@ class RouterClient:
         return caller_context(self.context)
 
     @contextlib.contextmanager
-    def _call(self, workflow_id: str, command_id: str | None) -> Iterator[None]:
-        """The caller and the credential of one call to ``workflow_id``."""
+    def _call(self) -> Iterator[None]:
+        """The caller of the calls in the block, and the credential each of them carries."""
         with self._caller_scope():
-            credential = (
-                self.credentials.credential(
-                    current_caller(), workflow_id=workflow_id, command_id=command_id
+            credentials, caller = self.credentials, current_caller()
+            factory = (
+                None
+                if credentials is None
+                else lambda purpose, workflow_id, update_id: credentials.credential(
+                    caller, workflow_id=workflow_id, command_id=update_id, purpose=purpose
                 )
-                if self.credentials is not None
-                else None
             )
-            token = outgoing_credential.set(credential)
+            token = outgoing_credential.set(factory)
             try:
                 yield
             finally:
@@ -257,7 +258,7 @@ class RouterClient:
         if problem is not None:
             raise ValidationError("create", [_issue(problem.split(" ")[0], problem)])
         spec = _as_create_spec(self.definition, {"initial_state": initial_state, "data": data})
-        with self._call(id, None):
+        with self._call():
             handle = await self.client.start_workflow(
                 self.workflow_type,
                 EntityInput(self.definition.name, create=spec),
@@ -324,7 +325,7 @@ class RouterClient:
         if create is not None:  # raises ValidationError, as create() does
             create = _as_create_spec(self.definition, create)
         update_id = command_id or str(uuid.uuid4())
-        with self._call(id, update_id):
+        with self._call():
             return await self._send(id, request, update_id, create)
 
     def _caller_problem(self) -> str | None:
@@ -405,7 +406,7 @@ class RouterClient:
 
     async def get(self, id: str) -> Snapshot:
         """The current snapshot of entity ``id`` (a query: nothing is written)."""
-        with self._call(id, None):
+        with self._call():
             snapshot = await self.client.get_workflow_handle(id).query(
                 SNAPSHOT_QUERY, result_type=dict
             )
@@ -467,7 +468,7 @@ class RouterClient:
             resolved.to_wire() if resolved else None,
         )
         try:
-            with self._call(workflow_id, request.hook_id):
+            with self._call():
                 await self.client.get_workflow_handle(workflow_id).execute_update(
                     HOOK_REQUEST_UPDATE, request, id=request.hook_id, result_type=str
                 )

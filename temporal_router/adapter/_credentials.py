@@ -63,9 +63,16 @@ class CallerVerifier(Protocol):
     """Turns a credential into the caller it vouches for (on the worker side)."""
 
     def verify(
-        self, credential: str, *, workflow_id: str, command_id: str | None, now: datetime
+        self,
+        credential: str,
+        *,
+        workflow_id: str,
+        command_id: str | None,
+        now: datetime,
+        purpose: str,
     ) -> Caller:
-        """The caller ``credential`` vouches for, for this workflow and command, at ``now``.
+        """The caller ``credential`` vouches for, for this workflow, command (an Update's id)
+        and ``purpose`` (``start``, ``update`` or ``query``), at ``now``.
 
         Raises:
             CredentialError: it does not verify; the message says why.
@@ -83,9 +90,10 @@ class CredentialSource(Protocol):
     """Makes the credential a client sends with a call (on the client side)."""
 
     def credential(
-        self, caller: Caller | None, *, workflow_id: str, command_id: str | None
+        self, caller: Caller | None, *, workflow_id: str, command_id: str | None, purpose: str
     ) -> str | None:
-        """The credential for a call to ``workflow_id`` (command ``command_id``, if any)."""
+        """The credential for a call to ``workflow_id``: ``purpose`` ``start``, ``query``, or
+        ``update`` (with the Update's id, ``command_id``)."""
         ...
 
 
@@ -128,7 +136,7 @@ class SharedSecretSigner:
         self.ttl = ttl
 
     def credential(
-        self, caller: Caller | None, *, workflow_id: str, command_id: str | None
+        self, caller: Caller | None, *, workflow_id: str, command_id: str | None, purpose: str
     ) -> str | None:
         """See :class:`CredentialSource`; None for no caller (anonymous)."""
         if caller is None:
@@ -139,6 +147,7 @@ class SharedSecretSigner:
                 "caller": caller.to_dict(),
                 "wid": workflow_id,
                 "cid": command_id,
+                "p": purpose,
                 "exp": int(expires.timestamp()),
             },
             separators=(",", ":"),
@@ -180,9 +189,16 @@ class SharedSecretVerifier:
         return data
 
     def verify(
-        self, credential: str, *, workflow_id: str, command_id: str | None, now: datetime
+        self,
+        credential: str,
+        *,
+        workflow_id: str,
+        command_id: str | None,
+        now: datetime,
+        purpose: str,
     ) -> Caller:
-        """See :class:`CallerVerifier`."""
+        """See :class:`CallerVerifier`: the token must name this workflow, this purpose,
+        and for an Update this Update's id."""
         key_id, body, mac = self._split(credential)
         key = self._keys.get(key_id)
         if key is None:
@@ -192,8 +208,9 @@ class SharedSecretVerifier:
         data = self._body(body)
         if data.get("wid") != workflow_id:
             raise CredentialError("the credential is for another workflow")
-        # A start (command_id None) may carry the credential of its first command.
-        if command_id is not None and data.get("cid") not in (None, command_id):
+        if data.get("p") != purpose:
+            raise CredentialError(f"the credential is not for a {purpose}")
+        if data.get("cid") != command_id:
             raise CredentialError("the credential is for another command")
         expiry = data.get("exp")
         if not isinstance(expiry, int) or expiry <= now.timestamp():
@@ -219,7 +236,7 @@ class StaticToken:
         self.token = token
 
     def credential(
-        self, caller: Caller | None, *, workflow_id: str, command_id: str | None
+        self, caller: Caller | None, *, workflow_id: str, command_id: str | None, purpose: str
     ) -> str | None:
         """See :class:`CredentialSource`."""
         return self.token
@@ -305,9 +322,15 @@ class JwtVerifier:
         return claims
 
     def verify(
-        self, credential: str, *, workflow_id: str, command_id: str | None, now: datetime
+        self,
+        credential: str,
+        *,
+        workflow_id: str,
+        command_id: str | None,
+        now: datetime,
+        purpose: str,
     ) -> Caller:
-        """See :class:`CallerVerifier`; the token is not bound to a workflow or command."""
+        """See :class:`CallerVerifier`; a JWT is bound to no workflow, command or purpose."""
         jwt = self._jwt
         try:
             kid = jwt.get_unverified_header(credential).get("kid")

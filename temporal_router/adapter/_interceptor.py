@@ -43,7 +43,7 @@ parent; adding or removing it keeps histories of successful runs replayable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar, NoReturn
 
@@ -72,7 +72,7 @@ from ..workflows._admission import refusal, too_large
 from ..workflows._failures import run_workflow
 from ..workflows._inbox import inbox_memo_for_continue_as_new
 from ..workflows._requests import install_hook_request_handler
-from ..workflows._trust import SEAL_HEADER, Admission, KeyRing, using_trust
+from ..workflows._trust import CARRY_SEAL_HEADER, SEAL_HEADER, Admission, KeyRing, using_trust
 from ._credentials import CREDENTIAL_HEADER
 from ._trust import (
     CALLER_HEADER,
@@ -81,10 +81,12 @@ from ._trust import (
     carried_caller,
     establish_caller,
     sealed_caller_headers,
+    start_origin,
 )
 
 __all__ = [
     "CALLER_HEADER",
+    "CARRY_SEAL_HEADER",
     "RouterInterceptor",
     "caller_from_headers",
     "caller_size",
@@ -97,8 +99,10 @@ _logger = logging.getLogger(__name__)
 
 Headers = Mapping[str, temporalio.api.common.v1.Payload]
 
-#: The credential the next client call sends (set by RouterClient around each call).
-outgoing_credential: ContextVar[str | None] = ContextVar(
+#: Makes the credential of each client call: ``(purpose, workflow id, update id) -> token``
+#: (set by RouterClient around its calls).
+CredentialFactory = Callable[[str, str, str | None], str | None]
+outgoing_credential: ContextVar[CredentialFactory | None] = ContextVar(
     "temporal_router_outgoing_credential", default=None
 )
 #: The patch after which a run checks the seals of internal signals.
@@ -138,40 +142,46 @@ class _ClientOutbound(temporalio.client.OutboundInterceptor):
 
     keys: ClassVar[KeyRing | None] = None
 
-    def _headers(self, headers: Headers, where: str) -> dict[str, Any]:
+    def _headers(
+        self, headers: Headers, where: str, purpose: str, workflow_id: str, update_id: str | None
+    ) -> dict[str, Any]:
         # Only calls an activity of this worker makes carry its seal: a client process
         # that happens to hold the keys must still prove its callers with credentials.
         keys = self.keys if activity.in_activity() else None
         merged = sealed_caller_headers(headers, current_caller(), keys, where)
-        credential = outgoing_credential.get()
-        if credential is not None and CREDENTIAL_HEADER not in merged:
-            merged[CREDENTIAL_HEADER] = _converter.to_payload(credential)
+        factory = outgoing_credential.get()
+        if factory is not None and CREDENTIAL_HEADER not in merged:
+            credential = factory(purpose, workflow_id, update_id)
+            if credential is not None:
+                merged[CREDENTIAL_HEADER] = _converter.to_payload(credential)
         return merged
 
     async def start_workflow(self, input: temporalio.client.StartWorkflowInput) -> Any:
-        input.headers = self._headers(input.headers, f"start/{input.id}")
+        # No worker seals a client's start: its caller needs a credential.
+        input.headers = self._headers(input.headers, "", "start", input.id, None)
         return await super().start_workflow(input)
 
     async def signal_workflow(self, input: temporalio.client.SignalWorkflowInput) -> None:
-        input.headers = self._headers(input.headers, f"signal/{input.id}/{input.signal}")
+        where = f"signal/{input.id}/{input.signal}"
+        input.headers = self._headers(input.headers, where, "signal", input.id, None)
         await super().signal_workflow(input)
 
     async def query_workflow(self, input: temporalio.client.QueryWorkflowInput) -> Any:
-        input.headers = self._headers(input.headers, f"query/{input.id}")
+        input.headers = self._headers(input.headers, f"query/{input.id}", "query", input.id, None)
         return await super().query_workflow(input)
 
     async def start_workflow_update(self, input: temporalio.client.StartWorkflowUpdateInput) -> Any:
         where = f"update/{input.id}/{input.update_id}" if input.update_id else ""
-        input.headers = self._headers(input.headers, where)
+        input.headers = self._headers(input.headers, where, "update", input.id, input.update_id)
         return await super().start_workflow_update(input)
 
     async def start_update_with_start_workflow(
         self, input: temporalio.client.StartWorkflowUpdateWithStartInput
     ) -> Any:
         start, update = input.start_workflow_input, input.update_workflow_input
-        start.headers = self._headers(start.headers, f"start/{start.id}")
+        start.headers = self._headers(start.headers, "", "start", start.id, None)
         where = f"update/{start.id}/{update.update_id}" if update.update_id else ""
-        update.headers = self._headers(update.headers, where)
+        update.headers = self._headers(update.headers, where, "update", start.id, update.update_id)
         return await super().start_update_with_start_workflow(input)
 
 
@@ -202,7 +212,8 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                 workflow_id=info.workflow_id,
                 command_id=None,
                 verify=not workflow.unsafe.is_replaying(),
-                where=f"start/{info.workflow_id}",
+                where=start_origin(info),
+                purpose="start",
             )
             self._admitted = Admission(creator, refused)
         return self._admitted
@@ -217,6 +228,7 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             command_id=command_id,
             verify=verify,
             where=where,
+            purpose="update" if command_id is not None else "query",
         )
         return caller
 
@@ -301,6 +313,7 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
             command_id=input.id,
             verify=True,
             where=f"update/{workflow.info().workflow_id}/{input.id}",
+            purpose="update",
         )
         if problem is not None:
             raise refusal(RouterFailure("UNAUTHENTICATED", f"credential refused: {problem}"))
@@ -358,8 +371,15 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
 
     def continue_as_new(self, input: temporalio.worker.ContinueAsNewInput) -> NoReturn:
         # Without this the next run starts with no headers: Temporal drops them on CAN.
-        where = f"start/{workflow.info().workflow_id}"
+        info = workflow.info()
+        where = f"start/{info.workflow_id}/{input.workflow or info.workflow_type}/{info.run_id}"
         input.headers = self._headers(input.headers, where, self._inbound.admission.creator)
+        keys = self._inbound.trust.keys
+        if keys is not None and input.args:
+            # What the next run carries in is this run's, not a client's (an entity checks).
+            input.headers[CARRY_SEAL_HEADER] = _seal_header(
+                keys, "carry", info.workflow_id, info.run_id, to_json(input.args[0])
+            )
         input.memo = inbox_memo_for_continue_as_new(input.memo)
         super().continue_as_new(input)
 
@@ -382,7 +402,8 @@ class _WorkflowOutbound(temporalio.worker.WorkflowOutboundInterceptor):
         return super().start_activity(input)
 
     async def start_child_workflow(self, input: temporalio.worker.StartChildWorkflowInput) -> Any:
-        input.headers = self._headers(input.headers, f"start/{input.id}")
+        where = f"start/{input.id}/{input.workflow}/{workflow.info().run_id}"
+        input.headers = self._headers(input.headers, where)
         return await super().start_child_workflow(input)
 
     def start_local_activity(self, input: temporalio.worker.StartLocalActivityInput) -> Any:

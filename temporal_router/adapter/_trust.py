@@ -49,6 +49,7 @@ __all__ = [
     "credential_of",
     "establish_caller",
     "sealed_caller_headers",
+    "start_origin",
 ]
 
 #: The header that carries the caller (plain JSON: believed only without a verifier, or
@@ -146,13 +147,25 @@ def caller_from_headers(headers: Headers | None) -> Caller | None:
 def _sealed_caller(keys: KeyRing | None, headers: Headers | None, where: str) -> Caller | None:
     """The caller header, if a worker sealed it for this very call (``where``: see
     :func:`sealed_caller_headers`), so a seal copied from a history is good for nothing else."""
-    if keys is None or not headers or CALLER_HEADER not in headers:
+    if keys is None or not where or not headers or CALLER_HEADER not in headers:
         return None
-    seal = headers.get(CALLER_SEAL_HEADER)
-    seal_text = seal.data.decode(errors="replace") if seal is not None else None
-    if not keys.verify(seal_text, "caller", where, headers[CALLER_HEADER].data):
+    try:
+        seal = headers.get(CALLER_SEAL_HEADER)
+        seal_text = seal.data.decode("ascii") if seal is not None else None
+        if not keys.verify(seal_text, "caller", where, headers[CALLER_HEADER].data):
+            return None
+    except Exception:  # a malformed seal is no seal: never fail the workflow task
         return None
     return caller_from_headers(headers)
+
+
+def start_origin(info: Any) -> str:
+    """Where a run's start seal must say it comes from: the parent's run (a child) or the
+    run that continued as new into this one; "" for a start by a client, which no worker
+    sealed (its caller needs a credential)."""
+    parent = info.parent
+    origin = parent.run_id if parent is not None else info.continued_run_id
+    return f"start/{info.workflow_id}/{info.workflow_type}/{origin}" if origin else ""
 
 
 def carried_caller(policy: TrustPolicy, headers: Headers | None, where: str) -> Caller | None:
@@ -205,29 +218,33 @@ def establish_caller(
     command_id: str | None,
     verify: bool,
     where: str,
+    purpose: str,
 ) -> tuple[Caller | None, str | None]:
     """The caller of a call, and why its credential was refused (None if it was not).
 
     ``verify``: check the credential (at admission); otherwise read the caller it names
-    (a call accepted before, replayed).
+    (a call accepted before, replayed). ``purpose``: what the call is (``start``,
+    ``update``, ``query``): a credential made for another purpose is refused.
     """
     if policy.callers is None:
         return caller_from_headers(headers), None
-    credential = credential_of(headers)
-    if credential is not None:
-        if not verify:
-            try:
+    try:
+        credential = credential_of(headers)
+        if credential is not None:
+            if not verify:
                 return policy.callers.claims(credential), None
-            except Exception:
-                return None, None
-        now = workflow.now() if workflow.in_workflow() else datetime.now(UTC)
-        try:
-            caller = policy.callers.verify(
-                credential, workflow_id=workflow_id, command_id=command_id, now=now
-            )
-        except CredentialError as exc:
-            return None, str(exc)
-        except Exception as exc:  # a verifier bug refuses, it does not fail the task
-            return None, f"the credential could not be verified ({type(exc).__name__})"
-        return caller, None
-    return _sealed_caller(policy.internal_keys, headers, where), None
+            now = workflow.now() if workflow.in_workflow() else datetime.now(UTC)
+            try:
+                caller = policy.callers.verify(
+                    credential,
+                    workflow_id=workflow_id,
+                    command_id=command_id,
+                    now=now,
+                    purpose=purpose,
+                )
+            except CredentialError as exc:
+                return None, str(exc)
+            return caller, None
+        return _sealed_caller(policy.internal_keys, headers, where), None
+    except Exception as exc:  # a verifier bug or a malformed header: refused, never a crash
+        return None, f"the credential could not be verified ({type(exc).__name__})"

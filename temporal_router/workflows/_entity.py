@@ -93,7 +93,7 @@ from ._messages import (
 from ._options import EntityOptions
 from ._requests import authorize_hook_request, receive_hook_request, start_hook_for_client
 from ._search import ROUTER_STATE
-from ._trust import worker_trust_for
+from ._trust import carried_in, worker_trust_for
 
 __all__ = [
     "EntityOptions",
@@ -112,16 +112,19 @@ class EntityWorkflow:
     _version: int
 
     def __init__(self, input: EntityInput | RawValue) -> None:
+        raw = input.payload.data if isinstance(input, RawValue) else b""
         input = entity_input(input)
         #: True for a creation: a run started by a client, not this entity's own
-        #: continue-as-new. Only a continued run's input is carried state; when the workers
-        #: hold a key ring, a client's start is a creation whatever else its input holds (a
-        #: snapshot, replies, an outbox). Without one the namespace is trusted (development)
-        #: and a client may start an entity from a snapshot.
+        #: continue-as-new. With a key ring, only an input this entity's worker sealed when
+        #: it continued as new is carried state; a client's start (a cron or retry run too)
+        #: is a creation whatever else its input holds (a snapshot, replies, an outbox).
+        #: Without one the namespace is trusted (development): a continued run's input is
+        #: believed, and a client may start an entity from a snapshot.
         info = workflow.info()
-        self._creating = info.continued_run_id is None and (
-            input.snapshot is None or worker_trust_for(info.task_queue).keys is not None
-        )
+        if worker_trust_for(info.task_queue).keys is None:
+            self._creating = info.continued_run_id is None and input.snapshot is None
+        else:
+            self._creating = not carried_in(raw)
         if self._creating:
             input = EntityInput(input.definition, create=input.create)
         self._creation_decided = not self._creating

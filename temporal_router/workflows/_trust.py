@@ -27,13 +27,17 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from temporalio import workflow
+
 from ..router import Caller, ConfigurationError
 
 __all__ = [
+    "CARRY_SEAL_HEADER",
     "SEAL_HEADER",
     "Admission",
     "KeyRing",
     "WorkerTrust",
+    "carried_in",
     "current_admission",
     "current_keys",
     "current_trust",
@@ -44,6 +48,10 @@ __all__ = [
 
 #: The header that carries the seal of an internal message.
 SEAL_HEADER = "temporal-router-seal"
+#: The header with a worker's seal over the input a run continues as new with: bound to
+#: the workflow and the run that continued, so neither a client's start nor a cron or
+#: retry run (which reuse a start's input and headers) passes it.
+CARRY_SEAL_HEADER = "temporal-router-carry-seal"
 #: The environment variable :meth:`KeyRing.from_env` reads: ``id:base64key`` pairs,
 #: comma-separated, the current key first.
 KEYS_ENV = "TEMPORAL_ROUTER_WORKER_KEYS"
@@ -128,15 +136,15 @@ class KeyRing:
 
     def verify(self, seal: str | None, *parts: bytes | str) -> bool:
         """True if ``seal`` was made over ``parts`` with a key of this ring."""
-        if not seal or not isinstance(seal, str):
-            return False
+        if not seal or not isinstance(seal, str) or not seal.isascii() or len(seal) > 200:
+            return False  # compare_digest takes ASCII strings only: anything else is forged
         kid, _, encoded = seal.partition(".")
         key = self._keys.get(kid)
         if key is None:
             return False
         expected = hmac.new(key, _framed(parts), hashlib.sha256).digest()
-        given = base64.urlsafe_b64encode(expected).decode().rstrip("=")
-        return hmac.compare_digest(given, encoded)
+        wanted = base64.urlsafe_b64encode(expected).rstrip(b"=")
+        return hmac.compare_digest(wanted, encoded.encode("ascii"))
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,24 @@ def register_worker_trust(task_queue: str, trust: WorkerTrust) -> None:
 def worker_trust_for(task_queue: str) -> WorkerTrust:
     """The trust of this process's workers on ``task_queue`` (development if unknown)."""
     return _by_task_queue.get(task_queue, _DEVELOPMENT)
+
+
+def carried_in(raw: bytes) -> bool:
+    """True if the current run's input (``raw``, as it arrived) is what a run of this
+    workflow continued as new with, by its worker's seal; without a key ring (development),
+    any continued run's input is believed."""
+    info = workflow.info()
+    if info.continued_run_id is None:
+        return False
+    keys = worker_trust_for(info.task_queue).keys
+    if keys is None:
+        return True
+    header = (info.headers or {}).get(CARRY_SEAL_HEADER)
+    try:
+        seal = header.data.decode("ascii") if header is not None else None
+    except UnicodeDecodeError:
+        return False
+    return keys.verify(seal, "carry", info.workflow_id, info.continued_run_id, raw)
 
 
 def current_trust() -> WorkerTrust:

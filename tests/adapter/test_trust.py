@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -34,6 +35,7 @@ from temporalio.client import (
 )
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.worker import Replayer, Worker
 
 from temporal_router import (
@@ -316,21 +318,24 @@ async def test_a_bad_credential_is_refused_and_leaves_no_history(env: Env, crede
     if credential == "expired":
         credential = (
             SharedSecretSigner("svc", CALLER_KEY, ttl=timedelta(seconds=-1)).credential(
-                _caller(caller_payload), workflow_id=vault, command_id=None
+                _caller(caller_payload), workflow_id=vault, command_id=None, purpose="update"
             )
             or ""
         )
     elif credential == "other-workflow":
         credential = (
             SharedSecretSigner("svc", CALLER_KEY).credential(
-                _caller(caller_payload), workflow_id="another-vault", command_id=None
+                _caller(caller_payload),
+                workflow_id="another-vault",
+                command_id=None,
+                purpose="update",
             )
             or ""
         )
     elif credential == "unknown-key":
         credential = (
             SharedSecretSigner("nope", KeyRing.generate()).credential(
-                _caller(caller_payload), workflow_id=vault, command_id=None
+                _caller(caller_payload), workflow_id=vault, command_id=None, purpose="update"
             )
             or ""
         )
@@ -581,3 +586,136 @@ async def test_a_history_sealed_with_the_old_key_replays_after_rotation(
     assert (
         await stranger.replay_workflow(history, raise_on_replay_failure=False)
     ).replay_failure is not None
+
+
+# -- what review found ------------------------------------------------------------------------
+
+
+class _RawHeaders(Interceptor):
+    """A plain client that adds raw header payloads to every start, signal and Update."""
+
+    def __init__(self, headers: dict[str, Payload]) -> None:
+        self.headers = headers
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        extra = self.headers
+
+        class Outbound(OutboundInterceptor):
+            async def start_workflow(self, input: Any) -> Any:
+                input.headers = {**input.headers, **extra}
+                return await super().start_workflow(input)
+
+            async def signal_workflow(self, input: Any) -> None:
+                input.headers = {**input.headers, **extra}
+                await super().signal_workflow(input)
+
+            async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+                input.headers = {**input.headers, **extra}
+                return await super().start_workflow_update(input)
+
+        return Outbound(next)
+
+
+async def test_a_malformed_seal_never_fails_a_workflow_task(env: Env) -> None:
+    bad = {
+        CALLER_HEADER: PayloadConverter.default.to_payload({"identity": "eve"}),
+        "temporal-router-caller-seal": Payload(
+            metadata={"encoding": b"binary/plain"}, data="k1.é".encode()
+        ),
+        "temporal-router-seal": Payload(metadata={"encoding": b"binary/plain"}, data=b"\xff\xfe"),
+    }
+    attacker = await Client.connect(env.server.target, interceptors=[_RawHeaders(bad)])
+    vault = await env.new_vault()
+    await attacker.get_workflow_handle(vault).signal(HOOK_SIGNAL, {"id": "x", "data": 1})
+    await attacker.get_workflow_handle(vault).signal(HOOK_REQUEST_SIGNAL, {"hook_id": "h"})
+    reply = await attacker.get_workflow_handle(vault).execute_update(
+        DISPATCH_UPDATE, {"type": "Deposit", "payload": {"amount": 1}}, id="bad-seal"
+    )
+    assert _forbidden(reply), reply  # anonymous: the malformed seal vouched for no one
+    started = f"vault-{uuid.uuid4().hex[:10]}"
+    handle = await attacker.start_workflow(
+        VAULT.name, {"definition": VAULT.name, "create": {"initial_state": "Open", "data": {}}},
+        id=started, task_queue=env.task_queue,
+    )  # fmt: skip
+    with pytest.raises(WorkflowFailureError):  # a refused creation, not a stuck task
+        await asyncio.wait_for(handle.result(), 20)
+    with caller_context(identity="tess", roles=("teller",)):
+        ok = await env.vaults.dispatch(vault, {"type": "Deposit", "payload": {"amount": 2}})
+    assert ok.ok, ok.error
+    history = await env.client.get_workflow_handle(vault).fetch_history()
+    assert not any(
+        e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED for e in history.events
+    )
+
+
+async def test_a_start_credential_does_not_vouch_for_commands(env: Env) -> None:
+    vault = f"vault-{uuid.uuid4().hex[:10]}"
+    signer = SharedSecretSigner("svc", CALLER_KEY)
+    teller = _caller({"identity": "tess", "roles": ["teller"]})
+    start_credential = signer.credential(
+        teller, workflow_id=vault, command_id=None, purpose="start"
+    )
+    with caller_context(teller):
+        await env.vaults.create(vault, initial_state="Open", data={})
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await env.raw_update(
+            vault,
+            {"type": "Deposit", "payload": {"amount": 10**6}},
+            {CREDENTIAL_HEADER: start_credential},
+        )
+    assert "not for a update" in _refusal(caught.value)["message"]
+    assert (await env.vaults.get(vault)).data.balance == 0
+
+
+async def test_a_cron_start_with_a_crafted_snapshot_is_still_a_creation(env: Env) -> None:
+    """Temporal's cron (and retry) runs reuse a client's input: only a worker's seal over a
+    continue-as-new input makes it carried state."""
+    vault = f"vault-{uuid.uuid4().hex[:10]}"
+    crafted = {
+        "definition": VAULT.name,
+        "snapshot": dict(
+            VAULT.serialize(
+                VAULT.create_workflow(vault, initial_state="Open", data={"balance": 10**9})
+            )
+        ),
+    }
+    await env.raw.start_workflow(
+        VAULT.name, crafted, id=vault, task_queue=env.task_queue, cron_schedule="* * * * *"
+    )
+    handle = env.client.get_workflow_handle(vault)
+    first_run = (await handle.describe()).run_id
+
+    async def cron_run_answer() -> str | None:
+        if (await handle.describe()).run_id == first_run:
+            return None
+        try:
+            return f"restored {await handle.query(SNAPSHOT_QUERY)}"
+        except WorkflowQueryFailedError as exc:
+            return str(exc)
+        except RPCError:
+            return None  # the cron run waits for its minute
+
+    answer = await eventually(cron_run_answer, timeout=100, interval=1.0)
+    assert "needs 'create'" in answer  # the crafted snapshot was not restored
+    await handle.terminate("test over")
+
+
+async def test_a_start_seal_copied_from_a_hook_start_vouches_for_nothing(env: Env) -> None:
+    vault = await env.new_vault()
+    with caller_context(identity="tess", roles=("teller",)):
+        result = await env.vaults.dispatch(
+            vault, {"type": "Exec", "payload": {"spec": {"tag": "t"}}}
+        )
+    assert result.ok, result.error
+    [start] = await child_starts(env.client.get_workflow_handle(vault))
+    copied = {k: v for k, v in start.header.fields.items()}
+    assert "temporal-router-caller-seal" in copied
+    attacker = await Client.connect(env.server.target, interceptors=[_RawHeaders(copied)])
+    target = start.workflow_id + "-again"
+    handle = await attacker.start_workflow(
+        VAULT.name, {"definition": VAULT.name, "create": {"initial_state": "Open", "data": {"balance": 10**9}}},
+        id=target, task_queue=env.task_queue,
+    )  # fmt: skip
+    with pytest.raises(WorkflowFailureError) as caught:
+        await asyncio.wait_for(handle.result(), 20)
+    assert "creation refused" in str(caught.value.cause)
