@@ -295,9 +295,12 @@ class JwtVerifier:
             self._by_kid = {k.key_id: k for k in jwt.PyJWKSet.from_dict(dict(keys)).keys}
             self._keys: list[Any] = list(self._by_kid.values())
         else:
+            from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
             pems = [keys] if isinstance(keys, str) else list(keys)
             self._by_kid = {}
-            self._keys = pems
+            # Loaded here, once, and not inside a workflow task on first use.
+            self._keys = [load_pem_public_key(pem.encode()) for pem in pems]
 
     def _decode(self, token: str, key: Any, now: datetime) -> dict[str, Any]:
         jwt = self._jwt

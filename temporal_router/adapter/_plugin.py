@@ -35,13 +35,17 @@ __all__ = ["PASSTHROUGH_MODULES", "RouterPlugin"]
 
 #: Modules the plugin passes through the workflow sandbox. The library must be: entity
 #: classes are looked up in their module by name. pydantic and OpenTelemetry would
-#: otherwise be re-imported for every workflow run (about 30 ms and 1 MiB each).
+#: otherwise be re-imported for every workflow run (about 30 ms and 1 MiB each). PyJWT
+#: and cryptography (the optional ``jwt`` extra) verify callers inside workflow tasks and
+#: import parts of themselves lazily, which the sandbox would refuse mid-run.
 PASSTHROUGH_MODULES: tuple[str, ...] = (
     "temporal_router",
     "pydantic",
     "pydantic_core",
     "annotated_types",
     "opentelemetry",
+    "jwt",
+    "cryptography",
 )
 
 

@@ -14,7 +14,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -719,3 +719,44 @@ async def test_a_start_seal_copied_from_a_hook_start_vouches_for_nothing(env: En
     with pytest.raises(WorkflowFailureError) as caught:
         await asyncio.wait_for(handle.result(), 20)
     assert "creation refused" in str(caught.value.cause)
+
+
+async def test_a_jwt_from_an_identity_provider_verifies_behind_a_worker(
+    temporal_dev_server: DevServer,
+) -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from temporal_router.adapter import JwtVerifier, StaticToken
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    verifier = JwtVerifier(keys=public.decode(), issuer="https://id.example", audience="vaults")
+    trust = TrustPolicy(callers=verifier, internal_keys=KeyRing("k1", WORKER_KEY))
+    queue = unique_task_queue("trust-jwt")
+    client = await Client.connect(
+        temporal_dev_server.target, plugins=[RouterPlugin(ROUTER, trust=trust)]
+    )
+
+    def token(roles: list[str]) -> str:
+        claims = {"sub": "tess", "roles": roles, "iss": "https://id.example", "aud": "vaults",
+                  "exp": int(datetime.now(UTC).timestamp()) + 300}  # fmt: skip
+        return pyjwt.encode(claims, key, algorithm="ES256")
+
+    async with Worker(client, task_queue=queue):
+        teller = RouterClient(
+            client, ROUTER, task_queue=queue, credentials=StaticToken(token(["teller"]))
+        )
+        clerk = RouterClient(
+            client, ROUTER, task_queue=queue, credentials=StaticToken(token(["clerk"]))
+        )
+        vault = f"vault-{uuid.uuid4().hex[:10]}"
+        await teller.create(vault, initial_state="Open", data={})
+        ok = await teller.dispatch(vault, {"type": "Deposit", "payload": {"amount": 5}})
+        assert ok.ok, ok.error
+        refused = await clerk.dispatch(vault, {"type": "Deposit", "payload": {"amount": 5}})
+        assert isinstance(refused.error, DomainFailure)
+        assert (await teller.get(vault)).data.balance == 5
