@@ -9,6 +9,7 @@ the entity's validator read back as a failed reply.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -62,7 +63,24 @@ async def send_command(
         if wire is None:
             raise
         return DispatchReply(ok=False, error=wire)
+    except BaseException:
+        if start is not None:
+            await _settle(start)
+        raise
     return reply
+
+
+async def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Read the outcome of a start that failed with its update, so that asyncio does not
+    log "Future exception was never retrieved" with the server's error a second time."""
+    reader = asyncio.ensure_future(start.workflow_handle())
+    # Awaiting a finished future does not yield: one turn of the loop settles the reader.
+    await asyncio.sleep(0)
+    if reader.done():
+        if not reader.cancelled():
+            reader.exception()
+    else:  # the start never ran (the call failed before reaching the server)
+        reader.cancel()
 
 
 def rejection_of(exc: WorkflowUpdateFailedError) -> WireError | None:

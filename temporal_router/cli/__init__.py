@@ -21,8 +21,10 @@ Client commands connect to ``--address``, else ``TEMPORAL_ADDRESS`` (with the st
 recorded in ``.temporal-router/dev.json``. ``--identity``, ``--role``, ``--tenant`` and
 ``--correlation-id`` set the caller context that the entity's middleware sees.
 
-Exit codes: 0 success; 1 the command was refused (a failed dispatch result); 2 bad input
-(nothing was sent); 3 the server could not be reached or failed.
+Exit codes: 0 success; 1 the command was refused (a failed dispatch result, no such
+entity); 2 bad input (nothing was sent); 3 the server could not be reached, refused the call
+or no worker answered; 4 a bug in temporal-router (``--debug`` shows its traceback); 130
+interrupted. Errors are one line on stderr naming the problem and the fix.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ import asyncio
 import gc
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from ..router import ConfigurationError
-from ._app import EXIT_BAD_INPUT, EXIT_OK, CliError
+from ._app import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, CliError
 from ._parser import build_parser
 
 __all__ = ["main"]
@@ -45,22 +48,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not hasattr(args, "app"):
         args.app = None
+    debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("TEMPORAL_ROUTER_DEBUG"))
     try:
         return int(asyncio.run(args.run(args)))
     except CliError as exc:
-        print(f"temporal-router: error: {exc}", file=sys.stderr)
-        return exc.code
+        return _fail(str(exc), exc.code, debug)
     except ConfigurationError as exc:
-        print(f"temporal-router: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc), EXIT_BAD_INPUT, debug)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `temporal-router traces | head`: the reader left
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug of ours: still no traceback unless asked for
+        return _fail(
+            f"unexpected {type(exc).__name__}: {exc}\n"
+            "  this is a bug in temporal-router; rerun with --debug for the traceback and "
+            "report it",
+            EXIT_INTERNAL,
+            debug,
+        )
     finally:
         # Free Temporal clients (held in reference cycles) now, while the interpreter is
         # whole: left to the collector at interpreter shutdown, temporalio 1.35's native
         # client crashes the process (SIGABRT/SIGSEGV) in about one run in seven.
         gc.collect()
+
+
+def _fail(message: str, code: int, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"temporal-router: error: {message}", file=sys.stderr)
+    return code

@@ -17,8 +17,10 @@ from typing import Any
 from ..router import Caller, ConfigurationError, WorkflowRouter
 
 __all__ = [
+    "DEV_STATE_ENV",
     "DEV_STATE_FILE",
     "EXIT_BAD_INPUT",
+    "EXIT_INTERNAL",
     "EXIT_OK",
     "EXIT_REFUSED",
     "EXIT_SERVER",
@@ -33,12 +35,16 @@ __all__ = [
     "_progress",
     "_router_client",
     "_say",
+    "find_dev_state",
     "load_app",
+    "server_error",
 ]
 
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_SERVER = 0, 1, 2, 3
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_SERVER, EXIT_INTERNAL = 0, 1, 2, 3, 4
 STATE_DIR = Path(".temporal-router")
 DEV_STATE_FILE = STATE_DIR / "dev.json"
+#: Names the dev state file explicitly, for commands run far from the ``dev`` directory.
+DEV_STATE_ENV = "TEMPORAL_ROUTER_DEV_STATE"
 DEFAULT_TASK_QUEUE = "temporal-router"
 
 
@@ -86,6 +92,11 @@ def load_app(spec: str) -> App:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise CliError(f"cannot import app module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the app's own code failed while importing
+        raise CliError(
+            f"app module {module_name!r} failed while importing: {type(exc).__name__}: {exc} "
+            "(--debug shows where)"
+        ) from exc
     candidates = [attribute] if attribute else ["plugin", "router", "routers"]
     target = None
     for name in candidates:
@@ -142,9 +153,27 @@ def _parse_json(text: str, what: str) -> Any:
 # -- connection -----------------------------------------------------------------------------------
 
 
+def find_dev_state() -> Path | None:
+    """The state file of a running ``temporal-router dev``: the one ``TEMPORAL_ROUTER_DEV_STATE``
+    names, else ``.temporal-router/dev.json`` here or in the nearest parent directory (as git
+    finds ``.git``)."""
+    named = os.environ.get(DEV_STATE_ENV)
+    if named:
+        return Path(named)
+    here = Path.cwd()
+    for directory in (here, *here.parents):
+        candidate = directory / DEV_STATE_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def _dev_address() -> str | None:
+    path = find_dev_state()
+    if path is None:
+        return None
     try:
-        state = json.loads(DEV_STATE_FILE.read_text())
+        state = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     pid = state.get("pid")
@@ -171,7 +200,8 @@ async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIter
         if address is None:
             raise CliError(
                 "no Temporal server: set TEMPORAL_ADDRESS, pass --address, or start "
-                "`temporal-router dev` in another terminal",
+                f"`temporal-router dev` in another terminal (found through {DEV_STATE_FILE} "
+                f"here or in a parent directory, or {DEV_STATE_ENV})",
                 EXIT_SERVER,
             )
     where = address or os.environ.get("TEMPORAL_ADDRESS")
@@ -187,7 +217,7 @@ async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIter
                     address, namespace=args.namespace or "default", plugins=list(plugins)
                 )
         except RPCError as exc:
-            raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
+            raise server_error(exc, args, where) from None
         except (ConnectionError, RuntimeError) as exc:
             raise CliError(
                 f"cannot reach Temporal at {where}: {exc} (is the server running?)", EXIT_SERVER
@@ -197,7 +227,43 @@ async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIter
         try:
             yield client
         except RPCError as exc:
-            raise CliError(f"Temporal server error: {exc.message}", EXIT_SERVER) from None
+            raise server_error(exc, args, where) from None
+
+
+def server_error(exc: Any, args: argparse.Namespace, where: str | None) -> CliError:
+    """A server's refusal (a ``temporalio.service.RPCError``) as one line naming the fix."""
+    from temporalio.service import RPCStatusCode
+
+    message = str(exc.message)
+    namespace = args.namespace or os.environ.get("TEMPORAL_NAMESPACE") or "default"
+    if "no mapping defined for search attribute" in message:
+        return CliError(
+            f"namespace {namespace!r} lacks the search attributes RouterState and "
+            "RouterDefinition: create them once with `temporal operator search-attribute "
+            f"create --namespace {namespace} --name RouterState --type Keyword --name "
+            "RouterDefinition --type Keyword` "
+            "(docs/deployment.md)",
+            EXIT_SERVER,
+        )
+    if exc.status == RPCStatusCode.NOT_FOUND and message.lower().startswith("namespace"):
+        return CliError(
+            f"no namespace {namespace!r} on {where}: pass --namespace (or TEMPORAL_NAMESPACE), "
+            f"or create it with `temporal operator namespace create --namespace {namespace}`",
+            EXIT_SERVER,
+        )
+    if exc.status in (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED):
+        return CliError(
+            f"the server at {where} refused the call ({message}): check TEMPORAL_API_KEY or "
+            "the TEMPORAL_TLS_* settings",
+            EXIT_SERVER,
+        )
+    if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+        return CliError(
+            f"no answer in time ({message}): is a worker running on the entities' task queue? "
+            "(`temporal-router worker --app ...`, or `temporal-router dev`)",
+            EXIT_SERVER,
+        )
+    return CliError(f"Temporal server error: {message}", EXIT_SERVER)
 
 
 def _app(args: argparse.Namespace, required: bool = True) -> App | None:

@@ -59,6 +59,8 @@ def _result_json(result: DispatchResult) -> dict[str, Any]:
 
 
 async def cmd_dispatch(args: argparse.Namespace) -> int:
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
     app = _app(args)
     assert app is not None
     payload = _parse_json(args.payload, "--payload") if args.payload else {}
@@ -91,7 +93,8 @@ async def cmd_dispatch(args: argparse.Namespace) -> int:
                 ),
                 timeout=args.timeout,
             )
-        except TimeoutError:
+        # Cancelled by the timeout mid-call, temporalio raises its own error, not TimeoutError.
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise CliError(
                 f"no result within {args.timeout:g}s: is a worker running on task queue "
                 f"{rc.task_queue!r}? The command may still be applied; to get its result "
@@ -140,7 +143,8 @@ async def cmd_get(args: argparse.Namespace) -> int:
         try:
             snap = await rc.get(args.id)
         except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
+            # "Namespace x is not found" is NOT_FOUND too: that one is the server's to word.
+            if exc.status == RPCStatusCode.NOT_FOUND and "namespace" not in exc.message.lower():
                 raise CliError(f"no entity {args.id!r}", EXIT_REFUSED) from None
             raise
     _print_json(
@@ -173,6 +177,8 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_hook(args: argparse.Namespace) -> int:
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
     from ..workflows import HookTargetError
 
     app = _app(args)
@@ -188,14 +194,23 @@ async def cmd_hook(args: argparse.Namespace) -> int:
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         try:
-            hook_id = await rc.hook(
-                args.id,
-                task_queue=args.hook_task_queue,
-                workflow_name=args.workflow_name,
-                entity=args.entity,
-                args=hook_args,
+            hook_id = await asyncio.wait_for(
+                rc.hook(
+                    args.id,
+                    task_queue=args.hook_task_queue,
+                    workflow_name=args.workflow_name,
+                    entity=args.entity,
+                    args=hook_args,
+                ),
+                timeout=args.timeout,
             )
         except HookTargetError as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise CliError(
+                f"no answer within {args.timeout:g}s: is a worker running on task queue "
+                f"{rc.task_queue!r}? The hook may still start",
+                EXIT_SERVER,
+            ) from None
     _say(hook_id)
     return EXIT_OK

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from .. import __version__
 from ._entities import cmd_dispatch, cmd_get, cmd_hook, cmd_list
 from ._graph import cmd_graph, cmd_traces
 from ._server import cmd_dev, cmd_worker
@@ -13,11 +14,30 @@ from ._server import cmd_dev, cmd_worker
 __all__ = ["build_parser"]
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 86_400 or value != value:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a number of seconds above 0 and under a day"
+        )
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="temporal-router",
         description="Typed, observable state machines on Temporal.",
-        epilog="Exit codes: 0 ok, 1 refused, 2 bad input (nothing sent), 3 server unreachable.",
+        epilog="Exit codes: 0 ok, 1 refused, 2 bad input (nothing sent), 3 server unreachable, "
+        "refusing or no worker, 4 a bug (rerun with --debug), 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"temporal-router {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback behind an error (env TEMPORAL_ROUTER_DEBUG=1)",
     )
     sub = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
 
@@ -37,7 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
             "--namespace", help="Temporal namespace (env TEMPORAL_NAMESPACE; default 'default')"
         )
         p.add_argument("--address", help="Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+        add_debug(p)
         return p
+
+    def add_debug(p: argparse.ArgumentParser) -> None:
+        # SUPPRESS: a subcommand's default must not overwrite `temporal-router --debug CMD`.
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show the traceback behind an error",
+        )
+
+    def add_timeout(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--timeout",
+            type=_seconds,
+            default=60.0,
+            metavar="SECONDS",
+            help="give up waiting for a worker's answer after this long (default 60)",
+        )
 
     def add_caller(p: argparse.ArgumentParser) -> None:
         group = p.add_argument_group(
@@ -94,13 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--create", metavar="STATE", help="create the entity in STATE if it does not exist"
     )
     p.add_argument("--data", help="initial data (JSON object) for --create")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="give up waiting for the result after this long (default 60)",
-    )
+    add_timeout(p)
     add_caller(p)
 
     p = add("get", "Print an entity's current state, data and version.", cmd_get)
@@ -119,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--entity", help="shorthand: task queue and workflow type both")
     p.add_argument("--args", help="hook arguments as a JSON array")
     p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_timeout(p)
     add_caller(p)
 
     p = add(
@@ -132,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Draw the local trace file as a waterfall.",
     )
     p.set_defaults(run=cmd_traces)
+    add_debug(p)
     p.add_argument("workflow_id", nargs="?", help="only traces that touch this workflow id")
     p.add_argument(
         "--file",

