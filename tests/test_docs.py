@@ -7,7 +7,9 @@ Each page's blocks run in a fresh Python process, in one of three ways:
 - ``script``: the blocks, joined, are a program run as ``python page.py`` (pages that define
   Temporal workflows, which the sandbox imports from their module);
 - ``pytest``: the blocks, joined, are a test module run by pytest with the
-  ``temporal_router.testing.pytest_plugin`` fixtures.
+  ``temporal_router.testing.pytest_plugin`` fixtures;
+- ``newcomer``: the one block is ``quickstart.py``, run as the README says, in an empty
+  directory with the installed package and no Temporal configured.
 
 A block preceded by ``<!-- no-run: why -->`` is skipped. Pages that talk to Temporal get
 ``TEMPORAL_ADDRESS`` of the session's dev server. Shell blocks are not run, but every
@@ -34,7 +36,7 @@ DOCS = REPO / "docs"
 
 #: How each page's code runs (None: it has no runnable Python), by path in the repository.
 MODES: dict[str, str | None] = {
-    "README.md": "session",
+    "README.md": "newcomer",
     "docs/router.md": "session",
     "docs/hooks.md": "script",
     "docs/interceptors.md": "script",
@@ -118,7 +120,27 @@ def test_every_page_is_covered() -> None:
         assert has_code == (mode is not None), name
 
 
-@pytest.mark.parametrize("page", [name for name, mode in MODES.items() if mode is not None])
+def test_the_readme_quick_start_runs_as_pasted_into_an_empty_directory(tmp_path: Path) -> None:
+    (block,) = _python_blocks((REPO / "README.md").read_text())
+    (tmp_path / "quickstart.py").write_text(block)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "OTEL_"))}
+    done = subprocess.run(
+        [sys.executable, "quickstart.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "anonymous: DomainFailure(code='Declined'" in done.stdout
+    assert "ada: Paid total=30 receipt='rcpt-tok-30'" in done.stdout
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "page", [name for name, mode in MODES.items() if mode not in (None, "newcomer")]
+)
 def test_the_code_of_the_page_runs(
     page: str, temporal_dev_server: DevServer, tmp_path: Path
 ) -> None:
