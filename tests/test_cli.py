@@ -34,7 +34,7 @@ from temporal_router.testing import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
 APP = ["--app", "examples.orders"]
-SUBCOMMANDS = ["dev", "worker", "dispatch", "get", "list", "hook", "graph", "traces"]
+SUBCOMMANDS = ["dev", "worker", "dispatch", "get", "list", "hook", "signal", "graph", "traces"]
 ORDER_DATA = {
     "customer": "ada",
     "items": [{"sku": "kettle", "quantity": 1, "unit_price": 2500}],

@@ -33,6 +33,7 @@ PINNED = {
         "CredentialSource",
         "EncryptionCodec",
         "EntityListing",
+        "HookClient",
         "JwtVerifier",
         "KeyRing",
         "RouterClient",

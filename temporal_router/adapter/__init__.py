@@ -28,6 +28,7 @@ from ._credentials import (
     StaticToken,
 )
 from ._extension import RouterExtension
+from ._hook_client import HookClient
 from ._interceptor import CALLER_HEADER, RouterInterceptor
 from ._plugin import PASSTHROUGH_MODULES, RouterPlugin
 from ._trust import KeyRing, TrustPolicy
@@ -41,6 +42,7 @@ __all__ = [
     "CredentialSource",
     "EncryptionCodec",
     "EntityListing",
+    "HookClient",
     "JwtVerifier",
     "KeyRing",
     "RouterClient",

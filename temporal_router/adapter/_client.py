@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import RawValue, WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -31,20 +30,15 @@ from ..router import (
     Workflow,
     WorkflowDefinition,
     WorkflowRouter,
-    caller_context,
     current_caller,
     dump_model,
 )
 from ..workflows import (
-    HOOK_REQUEST_UPDATE,
     LIMITS,
     ROUTER_DEFINITION,
     ROUTER_STATE,
     SNAPSHOT_QUERY,
     DispatchRequest,
-    HookConfig,
-    HookRequest,
-    HookTargetError,
 )
 
 # How a client encodes what an entity reads and which input the entity refuses: internals
@@ -60,8 +54,9 @@ from ..workflows._messages import (
     reply_to_result,
 )
 from ._credentials import CredentialSource
-from ._interceptor import caller_size, outgoing_credential
-from ._send import rejection_of, send_command
+from ._hook_client import HookClient
+from ._interceptor import caller_size
+from ._send import send_command
 
 __all__ = ["EntityListing", "RouterClient", "Snapshot"]
 
@@ -155,8 +150,9 @@ def _as_dict(data: Any) -> dict[str, Any]:
     return dict(data)
 
 
-class RouterClient:
-    """Talk to the entities of one router definition through a Temporal client.
+class RouterClient(HookClient):
+    """Talk to the entities of one router definition through a Temporal client; also a
+    :class:`HookClient` (``hook``, ``signal``).
 
     Args:
         client: A connected client (its plugins should include ``RouterPlugin`` so the data
@@ -189,11 +185,7 @@ class RouterClient:
         max_in_flight_per_entity: int = DEFAULT_MAX_IN_FLIGHT_PER_ENTITY,
         credentials: CredentialSource | None = None,
     ) -> None:
-        if credentials is not None and not isinstance(credentials, CredentialSource):
-            raise ConfigurationError(
-                f"credentials takes a CredentialSource (SharedSecretSigner, StaticToken, ...), "
-                f"got {credentials!r}"
-            )
+        super().__init__(client, context=context, credentials=credentials)
         if max_in_flight_per_entity < 1:
             raise ConfigurationError(
                 f"max_in_flight_per_entity must be >= 1, got {max_in_flight_per_entity}"
@@ -208,39 +200,10 @@ class RouterClient:
             )
         if not task_queue:
             raise ConfigurationError("RouterClient needs a task_queue")
-        self.client = client
         self.definition = definition
         self.task_queue = task_queue
-        self.context = (
-            context if context is None or isinstance(context, Caller) else Caller(**context)
-        )
         self.max_in_flight_per_entity = max_in_flight_per_entity
-        self.credentials = credentials
         self._gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
-
-    def _caller_scope(self) -> contextlib.AbstractContextManager[Any]:
-        """Make this client's default caller current, unless a caller is already current."""
-        if self.context is None or current_caller() is not None:
-            return contextlib.nullcontext()
-        return caller_context(self.context)
-
-    @contextlib.contextmanager
-    def _call(self) -> Iterator[None]:
-        """The caller of the calls in the block, and the credential each of them carries."""
-        with self._caller_scope():
-            credentials, caller = self.credentials, current_caller()
-            factory = (
-                None
-                if credentials is None
-                else lambda purpose, workflow_id, update_id: credentials.credential(
-                    caller, workflow_id=workflow_id, command_id=update_id, purpose=purpose
-                )
-            )
-            token = outgoing_credential.set(factory)
-            try:
-                yield
-            finally:
-                outgoing_credential.reset(token)
 
     @property
     def workflow_type(self) -> str:
@@ -430,59 +393,6 @@ class RouterClient:
                 run_id=execution.run_id,
                 start_time=execution.start_time,
             )
-
-    async def hook(
-        self,
-        workflow_id: str,
-        *,
-        task_queue: str | None = None,
-        workflow_name: str | None = None,
-        entity: str | None = None,
-        args: Sequence[Any] = (),
-        config: HookConfig | Mapping[str, Any] | None = None,
-        hook_id: str | None = None,
-    ) -> str:
-        """Ask running workflow ``workflow_id`` to start a hook; return the hook id.
-
-        The target starts the hooked workflow as its own child, so the hook's ``signal``
-        answers go to the target. Works for entities and for any workflow whose worker runs
-        ``RouterPlugin``. Sending the same ``hook_id`` twice starts one hook.
-
-        Raises:
-            HookTargetError: no queue/type given, the target is closed or unknown, or it
-                refused the request (its trust policy: ``TrustPolicy.client_hooks``).
-        """
-        if task_queue is None and entity is None:
-            raise HookTargetError(
-                "RouterClient.hook needs task_queue= and workflow_name=, or entity="
-            )
-        name = workflow_name or entity
-        if name is None:
-            raise HookTargetError("RouterClient.hook needs workflow_name= (or entity=)")
-        resolved = HookConfig.coerce(config)
-        request = HookRequest(
-            hook_id or f"{workflow_id}-hook-{uuid.uuid4().hex[:16]}",
-            task_queue or name,
-            name,
-            list(args),
-            resolved.to_wire() if resolved else None,
-        )
-        try:
-            with self._call():
-                await self.client.get_workflow_handle(workflow_id).execute_update(
-                    HOOK_REQUEST_UPDATE, request, id=request.hook_id, result_type=str
-                )
-        except WorkflowUpdateFailedError as exc:
-            wire = rejection_of(exc)
-            reason = wire.message if wire is not None else str(exc.cause or exc)
-            raise HookTargetError(f"{workflow_id!r} refused the hook request: {reason}") from exc
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise HookTargetError(
-                    f"cannot hook into {workflow_id!r}: it is closed or does not exist ({exc.message})"
-                ) from exc
-            raise
-        return request.hook_id
 
     def _restore(self, snapshot: dict[str, Any]) -> Snapshot:
         restored = self.definition.deserialize(snapshot)

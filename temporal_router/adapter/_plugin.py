@@ -118,7 +118,8 @@ class RouterPlugin(SimplePlugin):
     registers nothing twice.
 
     Args:
-        routers: The routers to host; each definition name becomes a workflow type.
+        routers: The routers to host; each definition name becomes a workflow type. None
+            is fine for a worker of plain workflows that use hooks (``workflows=``).
         reactors: Reactors whose follow-up commands entities deliver durably.
         migrations: Migration pipelines, applied when an entity loads an older snapshot.
         max_history_events: Continue-as-new bound (the server's suggestion also applies).
@@ -171,8 +172,11 @@ class RouterPlugin(SimplePlugin):
         otel: bool = False,
         trust: TrustPolicy | None = None,
     ) -> None:
-        if not routers:
-            raise ConfigurationError("RouterPlugin needs at least one router")
+        if not routers and not workflows:
+            raise ConfigurationError(
+                "RouterPlugin hosts nothing: pass routers, or workflows=[...] for plain "
+                "workflows that use hooks"
+            )
         names: dict[str, WorkflowRouter] = {}
         for router in routers:
             if not isinstance(router, WorkflowRouter):

@@ -28,8 +28,10 @@ __all__ = [
     "App",
     "CliError",
     "_app",
+    "_app_credentials",
     "_caller",
     "_client",
+    "_credentials",
     "_parse_json",
     "_print_json",
     "_progress",
@@ -111,7 +113,11 @@ def load_app(spec: str) -> App:
         plugin = target
     elif isinstance(target, WorkflowRouter):
         plugin = RouterPlugin(target)
-    elif isinstance(target, (list, tuple)) and all(isinstance(r, WorkflowRouter) for r in target):
+    elif (
+        isinstance(target, (list, tuple))
+        and target
+        and all(isinstance(r, WorkflowRouter) for r in target)
+    ):
         plugin = RouterPlugin(*target)
     else:
         raise CliError(

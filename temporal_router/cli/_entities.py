@@ -22,7 +22,10 @@ from ._app import (
     EXIT_SERVER,
     CliError,
     _app,
+    _app_credentials,
+    _caller,
     _client,
+    _credentials,
     _parse_json,
     _print_json,
     _progress,
@@ -30,7 +33,7 @@ from ._app import (
     _say,
 )
 
-__all__ = ["cmd_dispatch", "cmd_get", "cmd_hook", "cmd_list"]
+__all__ = ["cmd_dispatch", "cmd_get", "cmd_hook", "cmd_list", "cmd_signal"]
 
 
 def _result_json(result: DispatchResult) -> dict[str, Any]:
@@ -179,6 +182,7 @@ async def cmd_list(args: argparse.Namespace) -> int:
 async def cmd_hook(args: argparse.Namespace) -> int:
     from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 
+    from ..adapter import HookClient
     from ..workflows import HookTargetError
 
     app = _app(args)
@@ -192,10 +196,13 @@ async def cmd_hook(args: argparse.Namespace) -> int:
             "or --entity NAME (both); nothing sent"
         )
     async with _client(args, [app.plugin]) as client:
-        rc = _router_client(args, client, app, args.definition)
+        # Any workflow the app's workers run can be hooked into, entity or not: no router.
+        hooks = HookClient(
+            client, context=_caller(args), credentials=_credentials(args) or _app_credentials(app)
+        )
         try:
             hook_id = await asyncio.wait_for(
-                rc.hook(
+                hooks.hook(
                     args.id,
                     task_queue=args.hook_task_queue,
                     workflow_name=args.workflow_name,
@@ -209,8 +216,29 @@ async def cmd_hook(args: argparse.Namespace) -> int:
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise CliError(
                 f"no answer within {args.timeout:g}s: is a worker running on task queue "
-                f"{rc.task_queue!r}? The hook may still start",
+                f"{args.task_queue or app.task_queue!r}? The hook may still start",
                 EXIT_SERVER,
             ) from None
     _say(hook_id)
+    return EXIT_OK
+
+
+async def cmd_signal(args: argparse.Namespace) -> int:
+    from ..adapter import HookClient
+    from ..workflows import HookTargetError
+
+    app = _app(args)
+    assert app is not None
+    data = _parse_json(args.data, "--data") if args.data else None
+    async with _client(args, [app.plugin]) as client:
+        hooks = HookClient(
+            client, context=_caller(args), credentials=_credentials(args) or _app_credentials(app)
+        )
+        try:
+            await hooks.signal(args.id, args.signal_id, data)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        except HookTargetError as exc:
+            raise CliError(str(exc), EXIT_REFUSED) from None
+    _progress(f"answered {args.signal_id!r} in {args.id!r}")
     return EXIT_OK

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from ._entities import cmd_dispatch, cmd_get, cmd_hook, cmd_list
+from ._entities import cmd_dispatch, cmd_get, cmd_hook, cmd_list, cmd_signal
 from ._graph import cmd_graph, cmd_traces
 from ._server import cmd_dev, cmd_worker
 
@@ -151,8 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workflow-name", help="workflow type of the hook")
     p.add_argument("--entity", help="shorthand: task queue and workflow type both")
     p.add_argument("--args", help="hook arguments as a JSON array")
-    p.add_argument("--definition", help="definition name, when the app hosts several")
+    p.add_argument("--definition", help=argparse.SUPPRESS)  # no longer needed; still accepted
     add_timeout(p)
+    add_caller(p)
+
+    p = add(
+        "signal",
+        "Answer a running workflow's wait_for(SIGNAL_ID) with data, as a hook would.",
+        cmd_signal,
+    )
+    p.add_argument("id", help="the waiting workflow")
+    p.add_argument("signal_id", help="what it waits for")
+    p.add_argument("--data", help="the answer as JSON (default null)")
     add_caller(p)
 
     p = add(

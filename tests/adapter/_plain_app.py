@@ -1,0 +1,7 @@
+"""An app of plain workflows for the CLI (``--app tests.adapter._plain_app``): no router."""
+
+from temporal_router.adapter import RouterPlugin
+
+from ._plain_hooks import Approval, Goodbye, Hello
+
+plugin = RouterPlugin(workflows=[Hello, Goodbye, Approval])

@@ -1,0 +1,40 @@
+"""Plain workflows (no router) that use hooks: HotMesh's "goodbye" example, and a wait a
+client answers. Imported by the workflow sandbox, hence a module of their own."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from temporal_router.workflows import signal, wait_for
+
+
+@workflow.defn
+class Hello:
+    """Greets, then waits for a hook (started by a client) to say goodbye."""
+
+    @workflow.run
+    async def run(self, name: str) -> str:
+        goodbye = await wait_for("goodbye", timeout="1m")
+        return f"Hello, {name}! - {goodbye['greeting']}"
+
+
+@workflow.defn
+class Goodbye:
+    """The hook: runs beside ``Hello`` and answers its wait."""
+
+    @workflow.run
+    async def run(self, name: str) -> None:
+        await signal("goodbye", {"greeting": f"Goodbye, {name}!"})
+
+
+@workflow.defn
+class Approval:
+    """Waits for a person's answer, which a client sends with ``HookClient.signal``."""
+
+    @workflow.run
+    async def run(self, busy_seconds: float = 0) -> dict[str, object]:
+        if busy_seconds:  # the answer arrives before anyone waits for it
+            await workflow.sleep(busy_seconds)
+        answer: dict[str, object] = await wait_for("approval", timeout="1m")
+        return answer
