@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -94,12 +95,14 @@ async def scenario(client: Client) -> str:
             "wes",
             await rc.dispatch(order_id, {"type": "Ship", "payload": {"carrier": "ups"}}),
         )
+    print(f"\norder {declined_id}: 1 item, total 2500 cents, paid with a card that is declined")
     with caller_context(identity="bob", roles=("customer",)):
         await rc.create(
             declined_id,
             initial_state="Placed",
             data={"customer": "bob", "items": items[:1], "total": 2_500},
         )
+        print(f"  {'create':<22} {'bob':<10} ok      -> Placed")
         _show(
             "Pay (declined card)",
             "bob",
@@ -155,6 +158,21 @@ class _ForgeCaller(Interceptor):
         return Outbound(next)
 
 
+def _keep_the_local_trace_file() -> None:
+    """The demo draws its waterfall from the local file: with an OTLP endpoint (or any
+    exporter) chosen, spans go there and to the file."""
+    chosen = os.environ.get("OTEL_TRACES_EXPORTER")
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    )
+    if chosen is None and not endpoint:
+        return  # the default is the local file alone
+    names = [n.strip() for n in (chosen or "otlp").split(",") if n.strip() not in ("", "none")]
+    if "jsonl" not in names:
+        names.append("jsonl")
+    os.environ["OTEL_TRACES_EXPORTER"] = ",".join(names)
+
+
 def _fresh_trace_file() -> None:
     TRACES.parent.mkdir(exist_ok=True)
     TRACES.unlink(missing_ok=True)
@@ -162,6 +180,7 @@ def _fresh_trace_file() -> None:
 
 async def main() -> int:
     _fresh_trace_file()
+    _keep_the_local_trace_file()
     provider = configure_tracing(traces_path=TRACES, service_name="orders-demo")
     started = time.monotonic()
     print(
