@@ -34,7 +34,9 @@ from temporal_router.testing import DevServer
 
 REPO = Path(__file__).resolve().parents[1]
 APP = ["--app", "examples.orders"]
-SUBCOMMANDS = ["dev", "worker", "dispatch", "get", "list", "hook", "signal", "graph", "traces"]
+SUBCOMMANDS = [
+    "dev", "worker", "create", "dispatch", "get", "list", "hook", "signal", "graph", "traces",
+]  # fmt: skip
 ORDER_DATA = {
     "customer": "ada",
     "items": [{"sku": "kettle", "quantity": 1, "unit_price": 2500}],
@@ -409,7 +411,7 @@ class Stack:
     worker: subprocess.Popen[str]
     worker_log: Path
 
-    def run(self, *argv: str, timeout: float = 60) -> Run:
+    def run(self, *argv: str, timeout: float = 60, stdin: str | None = None) -> Run:
         done = subprocess.run(
             [sys.executable, "-m", "temporal_router.cli", *argv],
             cwd=self.cwd,
@@ -417,6 +419,7 @@ class Stack:
             capture_output=True,
             text=True,
             timeout=timeout,
+            input=stdin,
         )
         return Run(done.returncode, done.stdout, done.stderr)
 
@@ -575,6 +578,49 @@ async def test_e2e_hook_starts_a_workflow_beside_the_order(
     )
     assert gone.code == 1
     assert "closed or does not exist" in gone.err
+
+
+def test_e2e_create_reads_data_from_a_file_or_stdin(stack: Stack) -> None:
+    order_file = stack.cwd / "order.json"
+    order_file.write_text(json.dumps(ORDER_DATA))
+    from_file = f"cli-file-{uuid.uuid4().hex[:6]}"
+    run = stack.run("create", from_file, "--state", "Placed", "--data", f"@{order_file}",
+                    *CUSTOMER, *APP)  # fmt: skip
+    assert run.code == 0, run.err
+    assert (run.json()["id"], run.json()["state"]) == (from_file, "Placed")
+    assert run.json()["data"]["total"] == ORDER_DATA["total"]
+    again = stack.run("create", from_file, "--state", "Placed", "--data", f"@{order_file}",
+                      *CUSTOMER, *APP)  # fmt: skip
+    assert again.code == 1
+    assert "already exists" in again.err
+    from_stdin = f"cli-stdin-{uuid.uuid4().hex[:6]}"
+    run = stack.run("create", from_stdin, "--state", "Placed", "--data", "-", *CUSTOMER, *APP,
+                    stdin=json.dumps(ORDER_DATA))  # fmt: skip
+    assert run.code == 0, run.err
+    paid = stack.run("dispatch", from_stdin, "Pay", "--payload", "-", *CUSTOMER, *APP,
+                     stdin='{"card_token": "tok_visa"}')  # fmt: skip
+    assert paid.code == 0, paid.err
+    assert paid.json()["state"] == "Paid"
+
+
+@pytest.mark.parametrize(
+    ("argument", "complaint"),
+    [
+        ("@missing.json", "cannot read missing.json"),
+        ("@not-utf8.bin", "is not UTF-8 text"),
+        ("@bad.json", "(bad.json) is not valid JSON"),
+    ],
+)
+@pytest.mark.usefixtures("no_server")
+def test_json_arguments_from_files_that_cannot_be_used_exit_2(
+    tmp_path: Path, argument: str, complaint: str
+) -> None:
+    (tmp_path / "not-utf8.bin").write_bytes(b"\xff\xfe{}")
+    (tmp_path / "bad.json").write_text("{")
+    run = cli("create", "o-1", "--state", "Placed", "--data", argument, *APP)
+    assert run.code == 2
+    assert complaint in run.err
+    assert "Traceback" not in run.err
 
 
 def test_e2e_command_id_makes_a_retry_exactly_once(stack: Stack, order_id: str) -> None:

@@ -5,6 +5,7 @@ Subcommands (each has ``--help``)::
     temporal-router dev      --app examples.orders   embedded Temporal + Web UI + worker + traces
     temporal-router worker   --app examples.orders   a worker for deployment (TEMPORAL_ADDRESS ...)
     temporal-router dispatch ID COMMAND --payload '{"card_token": "tok"}' --identity ada --role customer
+    temporal-router create   ID --state Placed --data @order.json
     temporal-router get      ID
     temporal-router list     [--state S]
     temporal-router hook     ID --hook-task-queue Q --workflow-name W [--args '[...]']

@@ -24,6 +24,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_REFUSED",
     "EXIT_SERVER",
+    "MAX_JSON_ARGUMENT_BYTES",
     "STATE_DIR",
     "App",
     "CliError",
@@ -147,13 +148,40 @@ def _print_json(value: Any) -> None:
     _say(json.dumps(value, indent=2, default=str))
 
 
+#: Past this, a JSON argument is refused before it is read whole (entities refuse commands
+#: over 256 KiB anyway; this only keeps a wrong file from filling memory).
+MAX_JSON_ARGUMENT_BYTES = 4 * 1024 * 1024
+
+
 def _parse_json(text: str, what: str) -> Any:
+    """``text`` as JSON; ``@PATH`` reads the file at PATH, ``-`` reads standard input."""
+    if text == "-":
+        text = sys.stdin.read(MAX_JSON_ARGUMENT_BYTES + 1)
+        source = f"{what} (standard input)"
+    elif text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        try:
+            with path.open("rb") as file:
+                raw = file.read(MAX_JSON_ARGUMENT_BYTES + 1)
+        except OSError as exc:
+            raise CliError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CliError(f"{what}: {path} is not UTF-8 text") from None
+        source = f"{what} ({path})"
+    else:
+        source = what
+    if len(text) > MAX_JSON_ARGUMENT_BYTES:
+        raise CliError(f"{source} is over {MAX_JSON_ARGUMENT_BYTES // 1024 // 1024} MiB")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise CliError(
-            f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            f"{source} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise CliError(f"{source} is nested too deeply") from None
 
 
 # -- connection -----------------------------------------------------------------------------------

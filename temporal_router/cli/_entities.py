@@ -33,7 +33,7 @@ from ._app import (
     _say,
 )
 
-__all__ = ["cmd_dispatch", "cmd_get", "cmd_hook", "cmd_list", "cmd_signal"]
+__all__ = ["cmd_create", "cmd_dispatch", "cmd_get", "cmd_hook", "cmd_list", "cmd_signal"]
 
 
 def _result_json(result: DispatchResult) -> dict[str, Any]:
@@ -106,6 +106,45 @@ async def cmd_dispatch(args: argparse.Namespace) -> int:
             ) from None
     _print_json(_result_json(result))
     return EXIT_OK if result.ok else EXIT_REFUSED
+
+
+async def cmd_create(args: argparse.Namespace) -> int:
+    from temporalio.client import WorkflowQueryFailedError
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    app = _app(args)
+    assert app is not None
+    router = app.router(args.definition)
+    spec = _create_spec(args, router)
+    assert spec is not None  # --create is required by the parser
+    async with _client(args, [app.plugin]) as client:
+        rc = _router_client(args, client, app, args.definition)
+        try:
+            created = await asyncio.wait_for(
+                rc.create(args.id, initial_state=spec["initial_state"], data=spec["data"]),
+                timeout=args.timeout,
+            )
+        except WorkflowAlreadyStartedError:
+            raise CliError(f"entity {args.id!r} already exists", EXIT_REFUSED) from None
+        except ValidationError as exc:
+            raise CliError(f"cannot create {args.id!r}: {_issues(exc)}; nothing sent") from None
+        except WorkflowQueryFailedError as exc:  # the worker refused the creation
+            raise CliError(f"{args.id!r} was not created: {exc}", EXIT_REFUSED) from None
+        except TimeoutError:
+            raise CliError(
+                f"{args.id!r} was started but no worker answered within {args.timeout:g}s: "
+                f"is a worker running on task queue {rc.task_queue!r}?",
+                EXIT_SERVER,
+            ) from None
+    _print_json(
+        {
+            "id": created.id,
+            "state": created.state,
+            "data": dump_model(created.data),
+            "created_at": to_iso(created.created_at),
+        }
+    )
+    return EXIT_OK
 
 
 def _create_spec(args: argparse.Namespace, router: WorkflowRouter) -> dict[str, Any] | None:

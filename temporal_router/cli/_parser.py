@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
-from ._entities import cmd_dispatch, cmd_get, cmd_hook, cmd_list, cmd_signal
+from ._entities import cmd_create, cmd_dispatch, cmd_get, cmd_hook, cmd_list, cmd_signal
 from ._graph import cmd_graph, cmd_traces
 from ._server import cmd_dev, cmd_worker
 
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("dispatch", "Send a command to an entity and print the result.", cmd_dispatch)
     p.add_argument("id", help="entity (workflow) id")
     p.add_argument("command", help="command type, e.g. Pay")
-    p.add_argument("--payload", help="command payload as a JSON object")
+    p.add_argument("--payload", help="command payload as a JSON object, @FILE, or - for stdin")
     p.add_argument("--definition", help="definition name, when the app hosts several")
     p.add_argument("--command-id", help="makes the command exactly-once across retries")
     p.add_argument(
@@ -132,7 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--create", metavar="STATE", help="create the entity in STATE if it does not exist"
     )
-    p.add_argument("--data", help="initial data (JSON object) for --create")
+    p.add_argument("--data", help="initial data (JSON object, @FILE or -) for --create")
+    add_timeout(p)
+    add_caller(p)
+
+    p = add("create", "Create an entity in a state, with data; print it.", cmd_create)
+    p.add_argument("id", help="entity (workflow) id")
+    p.add_argument("--state", dest="create", metavar="STATE", required=True, help="its first state")
+    p.add_argument("--data", help="its data: a JSON object, @FILE or - for stdin")
+    p.add_argument("--definition", help="definition name, when the app hosts several")
     add_timeout(p)
     add_caller(p)
 
@@ -150,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hook-task-queue", help="task queue of the hooked workflow")
     p.add_argument("--workflow-name", help="workflow type of the hook")
     p.add_argument("--entity", help="shorthand: task queue and workflow type both")
-    p.add_argument("--args", help="hook arguments as a JSON array")
+    p.add_argument("--args", help="hook arguments as a JSON array, @FILE or -")
     p.add_argument("--definition", help=argparse.SUPPRESS)  # no longer needed; still accepted
     add_timeout(p)
     add_caller(p)
@@ -162,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("id", help="the waiting workflow")
     p.add_argument("signal_id", help="what it waits for")
-    p.add_argument("--data", help="the answer as JSON (default null)")
+    p.add_argument("--data", help="the answer as JSON, @FILE or - (default null)")
     add_caller(p)
 
     p = add(
