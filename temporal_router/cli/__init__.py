@@ -10,6 +10,7 @@ Subcommands (each has ``--help``)::
     temporal-router list     [--state S]
     temporal-router hook     ID --hook-task-queue Q --workflow-name W [--args '[...]']
     temporal-router signal   ID SIGNAL_ID [--data JSON]   answer a workflow's wait_for
+    temporal-router doctor   [--create-search-attributes]   is the server ready for the app?
     temporal-router graph    --app examples.orders   Mermaid diagram of states x commands
     temporal-router traces   [WORKFLOW_ID]           the local trace file as a waterfall
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
+from ._doctor import cmd_doctor
 from ._entities import cmd_create, cmd_dispatch, cmd_get, cmd_hook, cmd_list, cmd_signal
 from ._graph import cmd_graph, cmd_traces
 from ._server import cmd_dev, cmd_worker
@@ -172,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("signal_id", help="what it waits for")
     p.add_argument("--data", help="the answer as JSON, @FILE or - (default null)")
     add_caller(p)
+
+    p = add(
+        "doctor",
+        "Check that the server is ready for the app: namespace, search attributes, a worker.",
+        cmd_doctor,
+    )
+    p.add_argument(
+        "--create-search-attributes",
+        action="store_true",
+        help="create RouterState and RouterDefinition (Keyword) where they are missing",
+    )
 
     p = add(
         "graph", "Print the states x commands of the app's routers as a Mermaid diagram.", cmd_graph
