@@ -623,6 +623,24 @@ def test_json_arguments_from_files_that_cannot_be_used_exit_2(
     assert "Traceback" not in run.err
 
 
+def test_e2e_output_as_json_or_table(stack: Stack, order_id: str) -> None:
+    table = stack.run("get", order_id, "--output", "table", *CUSTOMER, *APP)
+    assert table.code == 0, table.err
+    rows = dict(line.split(":", 1) for line in table.out.splitlines())
+    assert rows["id"].strip() == order_id
+    assert json.loads(rows["data"])["total"] == ORDER_DATA["total"]
+    listed = stack.run("list", "-o", "json", *APP)
+    assert listed.code == 0, listed.err
+    assert all(set(row) == {"id", "state"} for row in listed.json())
+    assert order_id in [row["id"] for row in listed.json()]
+    refused = stack.run("dispatch", order_id, "Cancel", "--payload", '{"reason": "x"}',
+                        "-o", "table", *APP)  # fmt: skip
+    assert refused.code == 1
+    fields = dict(line.split(":", 1) for line in refused.out.splitlines())
+    assert fields["ok"].strip() == "false"
+    assert json.loads(fields["error"])["code"] == "Forbidden"
+
+
 def test_e2e_command_id_makes_a_retry_exactly_once(stack: Stack, order_id: str) -> None:
     command_id = f"{order_id}-ship-1"
     argv = ["dispatch", order_id, "Ship", "--payload", '{"carrier": "ups"}',

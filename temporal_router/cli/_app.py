@@ -33,6 +33,7 @@ __all__ = [
     "_caller",
     "_client",
     "_credentials",
+    "_emit",
     "_parse_json",
     "_print_json",
     "_progress",
@@ -146,6 +147,32 @@ def _progress(text: str) -> None:
 
 def _print_json(value: Any) -> None:
     _say(json.dumps(value, indent=2, default=str))
+
+
+def _emit(args: argparse.Namespace, value: Any, default: str = "json") -> None:
+    """Print ``value`` as ``--output`` asks: ``json``, or ``table`` (rows of a list as
+    tab-separated columns under a header; an object as ``key: value`` lines)."""
+    if (getattr(args, "output", None) or default) == "json":
+        _print_json(value)
+        return
+    if isinstance(value, list):
+        columns = list(dict.fromkeys(key for row in value for key in row))
+        if columns:
+            _say("\t".join(c.upper() for c in columns))
+        for row in value:
+            _say("\t".join(_cell(row.get(c)) for c in columns))
+        return
+    width = max((len(k) for k in value), default=0)
+    for key, item in value.items():
+        _say(f"{key + ':':<{width + 1}} {_cell(item)}")
+
+
+def _cell(item: Any) -> str:
+    if item is None:
+        return "-"
+    if isinstance(item, str):
+        return item
+    return json.dumps(item, default=str)
 
 
 #: Past this, a JSON argument is refused before it is read whole (entities refuse commands

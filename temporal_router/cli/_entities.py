@@ -26,8 +26,8 @@ from ._app import (
     _caller,
     _client,
     _credentials,
+    _emit,
     _parse_json,
-    _print_json,
     _progress,
     _router_client,
     _say,
@@ -104,7 +104,7 @@ async def cmd_dispatch(args: argparse.Namespace) -> int:
                 f"exactly once, repeat it with --command-id {command_id}",
                 EXIT_SERVER,
             ) from None
-    _print_json(_result_json(result))
+    _emit(args, _result_json(result))
     return EXIT_OK if result.ok else EXIT_REFUSED
 
 
@@ -136,13 +136,14 @@ async def cmd_create(args: argparse.Namespace) -> int:
                 f"is a worker running on task queue {rc.task_queue!r}?",
                 EXIT_SERVER,
             ) from None
-    _print_json(
+    _emit(
+        args,
         {
             "id": created.id,
             "state": created.state,
             "data": dump_model(created.data),
             "created_at": to_iso(created.created_at),
-        }
+        },
     )
     return EXIT_OK
 
@@ -189,7 +190,8 @@ async def cmd_get(args: argparse.Namespace) -> int:
             if exc.status == RPCStatusCode.NOT_FOUND and "namespace" not in exc.message.lower():
                 raise CliError(f"no entity {args.id!r}", EXIT_REFUSED) from None
             raise
-    _print_json(
+    _emit(
+        args,
         {
             "id": snap.id,
             "state": snap.state,
@@ -197,7 +199,7 @@ async def cmd_get(args: argparse.Namespace) -> int:
             "version": snap.version,
             "created_at": to_iso(snap.created_at),
             "updated_at": to_iso(snap.updated_at),
-        }
+        },
     )
     return EXIT_OK
 
@@ -212,8 +214,11 @@ async def cmd_list(args: argparse.Namespace) -> int:
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         rows = [entity async for entity in rc.list(state=args.state)]
-    for entity in rows:
-        _say(f"{entity.id}\t{entity.state or '-'}")
+    if args.output == "json":
+        _emit(args, [{"id": entity.id, "state": entity.state} for entity in rows])
+    else:  # the table, without a header: `list | cut -f1` keeps working
+        for entity in rows:
+            _say(f"{entity.id}\t{entity.state or '-'}")
     _progress(f"{len(rows)} entit{'y' if len(rows) == 1 else 'ies'}")
     return EXIT_OK
 
@@ -258,7 +263,10 @@ async def cmd_hook(args: argparse.Namespace) -> int:
                 f"{args.task_queue or app.task_queue!r}? The hook may still start",
                 EXIT_SERVER,
             ) from None
-    _say(hook_id)
+    if args.output == "json":
+        _emit(args, {"hook_id": hook_id, "workflow_id": args.id})
+    else:
+        _say(hook_id)
     return EXIT_OK
 
 

@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="show the traceback behind an error",
         )
 
+    def add_output(p: argparse.ArgumentParser, default: str) -> None:
+        p.add_argument(
+            "--output",
+            "-o",
+            choices=("json", "table"),
+            default=default,
+            help=f"how to print the result (default {default})",
+        )
+
     def add_timeout(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--timeout",
@@ -136,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="initial data (JSON object, @FILE or -) for --create")
     add_timeout(p)
     add_caller(p)
+    add_output(p, "json")
 
     p = add("create", "Create an entity in a state, with data; print it.", cmd_create)
     p.add_argument("id", help="entity (workflow) id")
@@ -144,15 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--definition", help="definition name, when the app hosts several")
     add_timeout(p)
     add_caller(p)
+    add_output(p, "json")
 
     p = add("get", "Print an entity's current state, data and version.", cmd_get)
     p.add_argument("id", help="entity (workflow) id")
     p.add_argument("--definition", help="definition name, when the app hosts several")
     add_caller(p)
+    add_output(p, "json")
 
     p = add("list", "List running entities, optionally in one state.", cmd_list)
     p.add_argument("--state", help="only entities in this state")
     p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_output(p, "table")
 
     p = add("hook", "Ask a running workflow to start a hook; prints the hook id.", cmd_hook)
     p.add_argument("id", help="the workflow to hook into")
@@ -163,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--definition", help=argparse.SUPPRESS)  # no longer needed; still accepted
     add_timeout(p)
     add_caller(p)
+    add_output(p, "table")
 
     p = add(
         "signal",
