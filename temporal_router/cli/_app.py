@@ -4,8 +4,10 @@ connection to Temporal and the caller context."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import importlib
+import itertools
 import json
 import os
 import sys
@@ -39,6 +41,7 @@ __all__ = [
     "_progress",
     "_router_client",
     "_say",
+    "_waiting",
     "find_dev_state",
     "load_app",
     "server_error",
@@ -143,6 +146,35 @@ def _say(text: str) -> None:
 
 def _progress(text: str) -> None:
     print(f"» {text}", file=sys.stderr, flush=True)
+
+
+@contextlib.asynccontextmanager
+async def _waiting(text: str) -> AsyncIterator[None]:
+    """A status line on a terminal's stderr while the block waits on the server or a worker
+    (after a second, updated every half second, erased at the end); nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield
+        return
+
+    async def show() -> None:
+        started = asyncio.get_running_loop().time()
+        await asyncio.sleep(1.0)
+        frames = "|/-\\"
+        for tick in itertools.count():
+            waited = asyncio.get_running_loop().time() - started
+            print(
+                f"\r{frames[tick % 4]} {text} ({waited:.0f}s)", end="", file=sys.stderr, flush=True
+            )
+            await asyncio.sleep(0.5)
+
+    status = asyncio.create_task(show())
+    try:
+        yield
+    finally:
+        status.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await status
+        print("\r\x1b[2K", end="", file=sys.stderr, flush=True)
 
 
 def _print_json(value: Any) -> None:

@@ -31,6 +31,7 @@ from ._app import (
     _progress,
     _router_client,
     _say,
+    _waiting,
 )
 
 __all__ = ["cmd_create", "cmd_dispatch", "cmd_get", "cmd_hook", "cmd_list", "cmd_signal"]
@@ -86,16 +87,17 @@ async def cmd_dispatch(args: argparse.Namespace) -> int:
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         try:
-            result = await asyncio.wait_for(
-                rc.dispatch(
-                    args.id,
-                    {"type": args.command, "payload": payload},
-                    command_id=command_id,
-                    expected_version=args.expected_version,
-                    create=create,
-                ),
-                timeout=args.timeout,
-            )
+            async with _waiting(f"waiting for the entity's reply (task queue {rc.task_queue!r})"):
+                result = await asyncio.wait_for(
+                    rc.dispatch(
+                        args.id,
+                        {"type": args.command, "payload": payload},
+                        command_id=command_id,
+                        expected_version=args.expected_version,
+                        create=create,
+                    ),
+                    timeout=args.timeout,
+                )
         # Cancelled by the timeout mid-call, temporalio raises its own error, not TimeoutError.
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             raise CliError(
@@ -120,10 +122,11 @@ async def cmd_create(args: argparse.Namespace) -> int:
     async with _client(args, [app.plugin]) as client:
         rc = _router_client(args, client, app, args.definition)
         try:
-            created = await asyncio.wait_for(
-                rc.create(args.id, initial_state=spec["initial_state"], data=spec["data"]),
-                timeout=args.timeout,
-            )
+            async with _waiting(f"waiting for a worker (task queue {rc.task_queue!r})"):
+                created = await asyncio.wait_for(
+                    rc.create(args.id, initial_state=spec["initial_state"], data=spec["data"]),
+                    timeout=args.timeout,
+                )
         except WorkflowAlreadyStartedError:
             raise CliError(f"entity {args.id!r} already exists", EXIT_REFUSED) from None
         except ValidationError as exc:
@@ -245,16 +248,17 @@ async def cmd_hook(args: argparse.Namespace) -> int:
             client, context=_caller(args), credentials=_credentials(args) or _app_credentials(app)
         )
         try:
-            hook_id = await asyncio.wait_for(
-                hooks.hook(
-                    args.id,
-                    task_queue=args.hook_task_queue,
-                    workflow_name=args.workflow_name,
-                    entity=args.entity,
-                    args=hook_args,
-                ),
-                timeout=args.timeout,
-            )
+            async with _waiting(f"waiting for {args.id!r} to take the request"):
+                hook_id = await asyncio.wait_for(
+                    hooks.hook(
+                        args.id,
+                        task_queue=args.hook_task_queue,
+                        workflow_name=args.workflow_name,
+                        entity=args.entity,
+                        args=hook_args,
+                    ),
+                    timeout=args.timeout,
+                )
         except HookTargetError as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):

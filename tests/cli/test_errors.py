@@ -174,3 +174,34 @@ def test_the_dev_server_is_found_from_a_subdirectory_and_by_the_environment(
     assert run("list", *APP, cwd=elsewhere).code == 3
     named = run("list", *APP, cwd=elsewhere, TEMPORAL_ROUTER_DEV_STATE=str(state))
     assert named.code == 0, named.err
+
+
+def test_a_terminal_sees_a_status_line_while_waiting(temporal_dev_server: DevServer) -> None:
+    """On a terminal, waiting on a worker shows a status line (erased at the end); piped
+    stderr (every other test) stays one line."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    queue = f"nobody-{uuid.uuid4().hex[:6]}"
+    with subprocess.Popen(
+        [sys.executable, "-m", "temporal_router", "dispatch", f"o-{uuid.uuid4().hex[:6]}",
+         *PAY, *CREATE, *APP, "--task-queue", queue, "--timeout", "3"],
+        env=_clean_env(TEMPORAL_ADDRESS=temporal_dev_server.target),
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    ) as proc:  # fmt: skip
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=60) == 3
+    os.close(controller)
+    text = seen.decode(errors="replace")
+    assert f"waiting for the entity's reply (task queue {queue!r})" in text
+    assert "no result within 3s" in text
