@@ -252,8 +252,10 @@ class JwtVerifier:
         audience: The required ``aud`` (one or several).
         algorithms: Accepted signature algorithms (never ``none`` or HMAC).
         leeway: Clock skew allowed for ``exp``/``nbf``.
-        identity_claim, roles_claim, tenant_claim: Which claims become ``identity``,
-            ``roles`` and ``tenant``; every other claim goes to ``extra``.
+        identity_claim: The claim that becomes the caller's ``identity``.
+        roles_claim: The claim that becomes its ``roles``.
+        tenant_claim: The claim that becomes its ``tenant``. Every other claim goes to
+            ``extra``.
 
     Example::
 
