@@ -35,7 +35,8 @@ from temporal_router.testing import DevServer
 REPO = Path(__file__).resolve().parents[1]
 APP = ["--app", "examples.orders"]
 SUBCOMMANDS = [
-    "dev", "worker", "create", "dispatch", "get", "list", "hook", "signal", "graph", "traces",
+    "dev", "worker", "create", "dispatch", "get", "list", "hook", "signal", "doctor", "graph",
+    "completion", "traces",
 ]  # fmt: skip
 ORDER_DATA = {
     "customer": "ada",

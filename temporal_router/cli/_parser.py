@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
+from ._completion import cmd_completion
 from ._doctor import cmd_doctor
 from ._entities import cmd_create, cmd_dispatch, cmd_get, cmd_hook, cmd_list, cmd_signal
 from ._graph import cmd_graph, cmd_traces
@@ -203,6 +204,15 @@ def build_parser() -> argparse.ArgumentParser:
         "graph", "Print the states x commands of the app's routers as a Mermaid diagram.", cmd_graph
     )
     p.add_argument("--definition", help="only this definition")
+
+    p = sub.add_parser(
+        "completion",
+        help='Print a shell completion script: eval "$(temporal-router completion bash)"',
+        description="Print a completion script for bash or zsh; add to ~/.bashrc or ~/.zshrc: "
+        'eval "$(temporal-router completion bash)" (or zsh).',
+    )
+    p.set_defaults(run=cmd_completion)
+    p.add_argument("shell", choices=("bash", "zsh"))
 
     p = sub.add_parser(
         "traces",
