@@ -33,8 +33,8 @@ class Approval:
     """Waits for a person's answer, which a client sends with ``HookClient.signal``."""
 
     @workflow.run
-    async def run(self, busy_seconds: float = 0) -> dict[str, object]:
+    async def run(self, busy_seconds: float = 0, timeout: float = 60) -> dict[str, object]:
         if busy_seconds:  # the answer arrives before anyone waits for it
             await workflow.sleep(busy_seconds)
-        answer: dict[str, object] = await wait_for("approval", timeout="1m")
+        answer: dict[str, object] = await wait_for("approval", timeout=timeout)
         return answer

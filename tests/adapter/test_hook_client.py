@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from temporal_router.adapter import HookClient, RouterClient, RouterPlugin
+from temporal_router.adapter import HookClient, KeyRing, RouterClient, RouterPlugin, TrustPolicy
 from temporal_router.router import ConfigurationError
 from temporal_router.testing import DevServer, unique_task_queue
 from temporal_router.workflows import LIMITS, HookTargetError
@@ -88,6 +89,28 @@ async def test_answering_or_hooking_a_missing_workflow_names_it(plain: tuple[Cli
         await hooks.signal("nobody-here", "approval", {})
     with pytest.raises(HookTargetError, match="cannot hook into 'nobody-here'"):
         await hooks.hook("nobody-here", task_queue=queue, workflow_name="Goodbye")
+
+
+async def test_workers_that_seal_internal_messages_drop_a_clients_answer(
+    temporal_dev_server: DevServer,
+) -> None:
+    """As HookClient.signal says: the answer lands in history but the workflow never sees
+    it, so its wait times out; the documented way in is an allow-listed hook."""
+    sealed = RouterPlugin(
+        workflows=PLAIN, trust=TrustPolicy(internal_keys=KeyRing("k1", KeyRing.generate()))
+    )
+    client = await Client.connect(temporal_dev_server.target, plugins=[sealed])
+    queue = unique_task_queue()
+    async with Worker(client, task_queue=queue):
+        handle = await client.start_workflow(
+            Approval.run, args=[0.0, 2.0], id=f"approval-{uuid.uuid4().hex[:8]}", task_queue=queue
+        )
+        await HookClient(client).signal(handle.id, "approval", {"approved": True})
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert str(cause) == "HookTimeoutError: No signal 'approval' within 2s"
 
 
 def test_router_client_is_a_hook_client() -> None:
