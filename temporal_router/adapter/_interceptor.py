@@ -198,10 +198,11 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
     def init(self, outbound: temporalio.worker.WorkflowOutboundInterceptor) -> None:
         self.trust = self.policy.worker_trust()
         super().init(_WorkflowOutbound(outbound, self))
-        # Now, not when the workflow function starts: a client's hook request can arrive
-        # with the start, and Temporal runs the first activation's updates before the
-        # workflow function, refusing those without a handler.
-        install_hook_request_handler()
+        # The Update handler now, not when the workflow function starts: a client's hook
+        # request can arrive with the start, and Temporal runs the first activation's
+        # updates before the workflow function, refusing those without a handler. The
+        # signal handler waits for execute_workflow (see install_hook_request_handler).
+        install_hook_request_handler(signal=False)
 
     @property
     def admission(self) -> Admission:
@@ -245,6 +246,7 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                     type="Unauthenticated",
                     non_retryable=True,
                 )
+            install_hook_request_handler()
             token = set_current_caller(admission.creator)
             try:
                 return await run_workflow(

@@ -165,10 +165,17 @@ async def start_hook_for_client(request: HookRequest) -> str:
     return request.hook_id
 
 
-def install_hook_request_handler() -> None:
+def install_hook_request_handler(*, signal: bool = True) -> None:
     """Let other workflows (by sealed signal) and clients (by Update) hook into the current
-    workflow."""
-    if workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
+    workflow.
+
+    The Update handler can be installed before the first activation (an Update without a
+    handler is refused and leaves no history, so installing it earlier changes no recorded
+    history); the signal handler only when the workflow function starts (``signal=True``):
+    earlier, a hook request delivered with the start would start its child before the
+    workflow's own first commands, and histories recorded the other way would not replay.
+    """
+    if signal and workflow.get_signal_handler(HOOK_REQUEST_SIGNAL) is None:
         workflow.set_signal_handler(HOOK_REQUEST_SIGNAL, receive_hook_request)
     if workflow.get_update_handler(HOOK_REQUEST_UPDATE) is None:
         workflow.set_update_handler(

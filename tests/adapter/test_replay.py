@@ -30,6 +30,7 @@ from ..histories.record_entity import (
     REACTOR,
 )
 from ..histories.record_hooks import HOOKS_CONTINUED, HOOKS_ID, HOOKS_MAX_HISTORY, HOOKS_SECOND
+from ..histories._plain_request import Kid, Sleeper
 from ._routers import TASK, build_reactor_routers, build_task_router
 
 
@@ -158,3 +159,16 @@ async def test_hooked_entity_second_run_replays_from_the_carried_input() -> None
     result = await _replayer(_hooks_plugin()).replay_workflow(history)
 
     assert result.replay_failure is None
+
+
+async def test_a_hook_request_delivered_with_the_start_replays_in_its_recorded_order() -> None:
+    recorded = Path(__file__).parent.parent / "histories" / "plain_hook_request_at_start.json"
+    history = _load(recorded, "sleeper")
+    types = [e.event_type for e in history.events]
+    timer = types.index(EventType.EVENT_TYPE_TIMER_STARTED)
+    child = types.index(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
+    assert timer < child  # what a replay must reproduce
+    replayer = Replayer(
+        workflows=[], plugins=[RouterPlugin(build_task_router(), workflows=[Sleeper, Kid])]
+    )
+    await replayer.replay_workflow(history)
