@@ -722,3 +722,11 @@ def test_dev_serves_the_app_and_client_commands_find_it(tmp_path: Path) -> None:
         code = dev.wait(timeout=30)
     assert code == 0, log.read_text()
     assert not (tmp_path / ".temporal-router" / "dev.json").exists()
+
+
+def test_table_cells_never_hold_a_tab_or_a_line_break() -> None:
+    from temporal_router.cli._app import _cell
+
+    assert _cell("t\tab\nc\rd") == "t\\tab\\nc\\rd"
+    assert _cell({"a": "x\ty"}) == '{"a": "x\\ty"}'
+    assert _cell(None) == "-"

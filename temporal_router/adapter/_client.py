@@ -54,7 +54,7 @@ from ..workflows._messages import (
     reply_to_result,
 )
 from ._credentials import CredentialSource
-from ._hook_client import HookClient
+from ._hook_client import HookClient, missing_workflow
 from ._interceptor import caller_size
 from ._send import send_command
 
@@ -360,7 +360,7 @@ class RouterClient(HookClient):
         try:
             reply = await send_command(self.client, id, request, command_id=update_id, start=start)
         except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
+            if missing_workflow(exc):
                 return DispatchResult.failure(
                     RouterFailure("NOT_FOUND", f"No entity {id!r}: {exc.message}")
                 )

@@ -27,11 +27,12 @@ from ..workflows import (
 # The checks a workflow applies to what it receives, applied here first so that a bad
 # answer fails at the caller with a message instead of arriving as a hook failure.
 from ..workflows._limits import id_problem, json_problem
+from ..workflows._requests import hook_request_problem
 from ._credentials import CredentialSource
 from ._interceptor import outgoing_credential
 from ._send import rejection_of
 
-__all__ = ["HookClient"]
+__all__ = ["HookClient", "missing_workflow"]
 
 
 class HookClient:
@@ -120,20 +121,30 @@ class HookClient:
         Raises:
             HookTargetError: no queue/type given, the target is closed or unknown, or it
                 refused the request (its trust policy: ``TrustPolicy.client_hooks``).
+            ValueError: an id, the arguments or the config break the target's rules (empty
+                or over-long ids, arguments that are not JSON or too large); nothing sent.
+            TypeError: ``args`` is not a list of arguments (a string, a mapping).
         """
         if task_queue is None and entity is None:
             raise HookTargetError("hook() needs task_queue= and workflow_name=, or entity=")
         name = workflow_name or entity
         if name is None:
             raise HookTargetError("hook() needs workflow_name= (or entity=)")
+        if isinstance(args, (str, bytes, Mapping)) or not isinstance(args, Sequence):
+            raise TypeError(f"hook() takes args as a list of arguments, got {type(args).__name__}")
         resolved = HookConfig.coerce(config)
         request = HookRequest(
-            hook_id or f"{workflow_id}-hook-{uuid.uuid4().hex[:16]}",
-            task_queue or name,
+            f"{workflow_id}-hook-{uuid.uuid4().hex[:16]}" if hook_id is None else hook_id,
+            name if task_queue is None else task_queue,
             name,
             list(args),
             resolved.to_wire() if resolved else None,
         )
+        # The checks the target applies, here first: a bad request fails at the caller as
+        # bad input, with nothing sent.
+        problem = id_problem(workflow_id, "workflow_id") or hook_request_problem(request)
+        if problem is not None:
+            raise ValueError(f"cannot hook into {workflow_id!r}: {problem}; nothing sent")
         try:
             with self._call():
                 await self.client.get_workflow_handle(workflow_id).execute_update(
@@ -144,7 +155,7 @@ class HookClient:
             reason = wire.message if wire is not None else str(exc.cause or exc)
             raise HookTargetError(f"{workflow_id!r} refused the hook request: {reason}") from exc
         except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
+            if missing_workflow(exc):
                 raise HookTargetError(
                     f"cannot hook into {workflow_id!r}: it is closed or does not exist ({exc.message})"
                 ) from exc
@@ -166,7 +177,11 @@ class HookClient:
         """
         if isinstance(data, BaseModel):
             data = dump_model(data)
-        problem = id_problem(signal_id, "signal_id") or json_problem(data, "data")
+        problem = (
+            id_problem(workflow_id, "workflow_id")
+            or id_problem(signal_id, "signal_id")
+            or json_problem(data, "data")
+        )
         if problem is None:
             size = len(to_json(data))
             if size > LIMITS.max_answer_bytes:
@@ -179,8 +194,14 @@ class HookClient:
                     HOOK_SIGNAL, HookAnswer(signal_id, data)
                 )
         except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
+            if missing_workflow(exc):
                 raise HookTargetError(
                     f"cannot answer {workflow_id!r}: it is closed or does not exist ({exc.message})"
                 ) from exc
             raise
+
+
+def missing_workflow(exc: RPCError) -> bool:
+    """Whether the server said the workflow is not there (NOT_FOUND), as opposed to the
+    namespace (also NOT_FOUND: "Namespace x is not found"), which is the caller's setup."""
+    return exc.status == RPCStatusCode.NOT_FOUND and not exc.message.lower().startswith("namespace")

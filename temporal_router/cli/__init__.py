@@ -51,8 +51,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not hasattr(args, "app"):
         args.app = None
-    debug = bool(getattr(args, "debug", False)) or bool(os.environ.get("TEMPORAL_ROUTER_DEBUG"))
+    debug = bool(getattr(args, "debug", False)) or os.environ.get(
+        "TEMPORAL_ROUTER_DEBUG", ""
+    ).strip().lower() not in ("", "0", "false", "no", "off")
     try:
+        from_stdin = [
+            f"--{n}" for n in ("payload", "data", "args") if getattr(args, n, None) == "-"
+        ]
+        if len(from_stdin) > 1:
+            raise CliError(
+                f"{' and '.join(from_stdin)} both read standard input, which can feed one "
+                "argument only: give the others as @FILE"
+            )
         return int(asyncio.run(args.run(args)))
     except CliError as exc:
         return _fail(str(exc), exc.code, debug)
@@ -64,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    except RecursionError:  # a JSON or trace file nested deeper than Python recurses
+        return _fail("the input is nested too deeply to read", EXIT_BAD_INPUT, debug)
     except Exception as exc:  # a bug of ours: still no traceback unless asked for
         return _fail(
             f"unexpected {type(exc).__name__}: {exc}\n"
@@ -81,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(message: str, code: int, debug: bool) -> int:
     if debug:
+        error = sys.exc_info()[1]
+        # Our one-line errors are raised `from None`; --debug wants what was behind them.
+        if error is not None:
+            error.__suppress_context__ = False
         traceback.print_exc()
     print(f"temporal-router: error: {message}", file=sys.stderr)
     return code

@@ -6,15 +6,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import contextvars
 import importlib
 import itertools
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..router import Caller, ConfigurationError, WorkflowRouter
 
@@ -33,6 +34,7 @@ __all__ = [
     "_app",
     "_app_credentials",
     "_caller",
+    "_cell",
     "_client",
     "_credentials",
     "_emit",
@@ -42,10 +44,13 @@ __all__ = [
     "_router_client",
     "_say",
     "_waiting",
+    "_within",
     "find_dev_state",
     "load_app",
     "server_error",
 ]
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_SERVER, EXIT_INTERNAL = 0, 1, 2, 3, 4
 STATE_DIR = Path(".temporal-router")
@@ -177,6 +182,25 @@ async def _waiting(text: str) -> AsyncIterator[None]:
         print("\r\x1b[2K", end="", file=sys.stderr, flush=True)
 
 
+async def _within(seconds: float, awaitable: Awaitable[T]) -> T:
+    """``await awaitable`` with a deadline: TimeoutError when it passes. temporalio turns
+    the cancellation into its own error, so the two ways a wait is cut short are told apart
+    here: the deadline (TimeoutError) and Ctrl-C (CancelledError, which asyncio.run turns
+    into KeyboardInterrupt: exit 130, no traceback)."""
+    from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+
+    task = asyncio.current_task()
+    try:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    except Exception as exc:
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError from None
+        if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
+            raise TimeoutError from None
+        raise
+
+
 def _print_json(value: Any) -> None:
     _say(json.dumps(value, indent=2, default=str))
 
@@ -200,11 +224,12 @@ def _emit(args: argparse.Namespace, value: Any, default: str = "json") -> None:
 
 
 def _cell(item: Any) -> str:
+    """One table cell: never a tab or a line break, which would shift the columns."""
     if item is None:
         return "-"
-    if isinstance(item, str):
-        return item
-    return json.dumps(item, default=str)
+    if not isinstance(item, str):
+        return json.dumps(item, default=str)  # escapes control characters itself
+    return item.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 #: Past this, a JSON argument is refused before it is read whole (entities refuse commands
@@ -212,11 +237,23 @@ def _cell(item: Any) -> str:
 MAX_JSON_ARGUMENT_BYTES = 4 * 1024 * 1024
 
 
+_STDIN_READ: contextvars.ContextVar[bool] = contextvars.ContextVar("stdin_read", default=False)
+
+
 def _parse_json(text: str, what: str) -> Any:
     """``text`` as JSON; ``@PATH`` reads the file at PATH, ``-`` reads standard input."""
     if text == "-":
-        text = sys.stdin.read(MAX_JSON_ARGUMENT_BYTES + 1)
         source = f"{what} (standard input)"
+        if _STDIN_READ.get():
+            raise CliError(f"{source}: standard input can feed one argument only; use @FILE")
+        _STDIN_READ.set(True)
+        raw_input = sys.stdin.buffer.read(MAX_JSON_ARGUMENT_BYTES + 1)
+        if not raw_input.strip():
+            raise CliError(f"{source} is empty")
+        try:
+            text = raw_input.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CliError(f"{source} is not UTF-8 text") from None
     elif text.startswith("@"):
         path = Path(text[1:]).expanduser()
         try:
@@ -267,7 +304,9 @@ def _dev_address() -> str | None:
         return None
     try:
         state = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(state, dict):
         return None
     pid = state.get("pid")
     if isinstance(pid, int):
@@ -291,10 +330,16 @@ async def _client(args: argparse.Namespace, plugins: Sequence[Any]) -> AsyncIter
     if not configured:
         address = _dev_address()
         if address is None:
+            named = os.environ.get(DEV_STATE_ENV)
             raise CliError(
                 "no Temporal server: set TEMPORAL_ADDRESS, pass --address, or start "
                 f"`temporal-router dev` in another terminal (found through {DEV_STATE_FILE} "
-                f"here or in a parent directory, or {DEV_STATE_ENV})",
+                f"here or in a parent directory, or {DEV_STATE_ENV})"
+                + (
+                    f"; {DEV_STATE_ENV} names {named}, which records no running server"
+                    if named
+                    else ""
+                ),
                 EXIT_SERVER,
             )
     where = address or os.environ.get("TEMPORAL_ADDRESS")
@@ -350,7 +395,9 @@ def server_error(exc: Any, args: argparse.Namespace, where: str | None) -> CliEr
             "the TEMPORAL_TLS_* settings",
             EXIT_SERVER,
         )
-    if exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+    if exc.status == RPCStatusCode.DEADLINE_EXCEEDED or (
+        exc.status == RPCStatusCode.CANCELLED and "timeout" in message.lower()
+    ):
         return CliError(
             f"no answer in time ({message}): is a worker running on the entities' task queue? "
             "(`temporal-router worker --app ...`, or `temporal-router dev`)",

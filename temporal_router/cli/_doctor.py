@@ -77,14 +77,21 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             if key.name in have and have[key.name] != IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
         ]
         names = " and ".join(key.name for key in SEARCH_ATTRIBUTES)
+        where = (
+            f"--app {args.app or '...'}"
+            + (f" --namespace {namespace}" if namespace != "default" else "")
+            + (f" --address {args.address}" if args.address else "")
+        )
         report(
             not missing and not wrong,
             f"search attributes {names}"
             + (f": missing {', '.join(missing)}" if missing else "")
             + (f": not Keyword: {', '.join(wrong)}" if wrong else ""),
-            "temporal-router doctor --create-search-attributes"
-            if missing
-            else "remove and re-create them as Keyword (temporal operator search-attribute)",
+            f"temporal-router doctor {where} --create-search-attributes"
+            if missing and not wrong
+            else f"remove {', '.join(wrong)} (temporal operator search-attribute remove "
+            f"--namespace {namespace} --name NAME), then: temporal-router doctor {where} "
+            "--create-search-attributes",
         )
 
         described = await client.workflow_service.describe_task_queue(
@@ -99,6 +106,6 @@ async def cmd_doctor(args: argparse.Namespace) -> int:
             pollers > 0,
             f"task queue {task_queue!r}: "
             + (f"{pollers} worker(s) polling" if pollers else "no worker has polled it lately"),
-            f"temporal-router worker --app {args.app or '...'} (with TEMPORAL_ADDRESS set)",
+            f"start a worker: temporal-router worker {where}",
         )
     return EXIT_OK if problems == 0 else EXIT_SERVER

@@ -7,6 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
+
+# The id rules every entry point applies (an internal of the workflows package), so that
+# the CLI refuses what the entities and the server would, before sending.
+from ..workflows._limits import id_problem
 from ._completion import cmd_completion
 from ._doctor import cmd_doctor
 from ._entities import cmd_create, cmd_dispatch, cmd_get, cmd_hook, cmd_list, cmd_signal
@@ -14,6 +18,15 @@ from ._graph import cmd_graph, cmd_traces
 from ._server import cmd_dev, cmd_worker
 
 __all__ = ["build_parser"]
+
+
+def _workflow_id(text: str) -> str:
+    """An id argument, checked as the entities and the server check it (exit 2, nothing
+    sent, rather than a server error after the round trip)."""
+    problem = id_problem(text, "the id")
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def _seconds(text: str) -> float:
@@ -132,11 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = add("dispatch", "Send a command to an entity and print the result.", cmd_dispatch)
-    p.add_argument("id", help="entity (workflow) id")
+    p.add_argument("id", type=_workflow_id, help="entity (workflow) id")
     p.add_argument("command", help="command type, e.g. Pay")
     p.add_argument("--payload", help="command payload as a JSON object, @FILE, or - for stdin")
     p.add_argument("--definition", help="definition name, when the app hosts several")
-    p.add_argument("--command-id", help="makes the command exactly-once across retries")
+    p.add_argument(
+        "--command-id", type=_workflow_id, help="makes the command exactly-once across retries"
+    )
     p.add_argument(
         "--expected-version", type=int, help="refuse unless the entity is at this version"
     )
@@ -149,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_output(p, "json")
 
     p = add("create", "Create an entity in a state, with data; print it.", cmd_create)
-    p.add_argument("id", help="entity (workflow) id")
+    p.add_argument("id", type=_workflow_id, help="entity (workflow) id")
     p.add_argument("--state", dest="create", metavar="STATE", required=True, help="its first state")
     p.add_argument("--data", help="its data: a JSON object, @FILE or - for stdin")
     p.add_argument("--definition", help="definition name, when the app hosts several")
@@ -158,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_output(p, "json")
 
     p = add("get", "Print an entity's current state, data and version.", cmd_get)
-    p.add_argument("id", help="entity (workflow) id")
+    p.add_argument("id", type=_workflow_id, help="entity (workflow) id")
     p.add_argument("--definition", help="definition name, when the app hosts several")
+    add_timeout(p)
     add_caller(p)
     add_output(p, "json")
 
@@ -169,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_output(p, "table")
 
     p = add("hook", "Ask a running workflow to start a hook; prints the hook id.", cmd_hook)
-    p.add_argument("id", help="the workflow to hook into")
+    p.add_argument("id", type=_workflow_id, help="the workflow to hook into")
     p.add_argument("--hook-task-queue", help="task queue of the hooked workflow")
     p.add_argument("--workflow-name", help="workflow type of the hook")
     p.add_argument("--entity", help="shorthand: task queue and workflow type both")
@@ -184,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Answer a running workflow's wait_for(SIGNAL_ID) with data, as a hook would.",
         cmd_signal,
     )
-    p.add_argument("id", help="the waiting workflow")
-    p.add_argument("signal_id", help="what it waits for")
+    p.add_argument("id", type=_workflow_id, help="the waiting workflow")
+    p.add_argument("signal_id", type=_workflow_id, help="what it waits for")
     p.add_argument("--data", help="the answer as JSON, @FILE or - (default null)")
     add_caller(p)
 

@@ -34,12 +34,19 @@ async def _run_worker(
 
     from temporalio.worker import Worker
 
-    async with Worker(
-        client, task_queue=task_queue, graceful_shutdown_timeout=timedelta(seconds=grace)
-    ):
-        _progress(f"worker running on task queue {task_queue!r}; Ctrl-C to stop")
-        await stop.wait()
-        _progress(f"stopping: finishing in-flight tasks (up to {grace:g}s)")
+    try:
+        async with Worker(
+            client, task_queue=task_queue, graceful_shutdown_timeout=timedelta(seconds=grace)
+        ):
+            _progress(f"worker running on task queue {task_queue!r}; Ctrl-C to stop")
+            await stop.wait()
+            _progress(f"stopping: finishing in-flight tasks (up to {grace:g}s)")
+    except RuntimeError as exc:
+        # A worker that cannot start ("Worker validation failed: Namespace x was not found")
+        # fails here, after the block it interrupted.
+        if "validation failed" not in str(exc):
+            raise
+        raise CliError(f"the worker cannot start: {exc}", EXIT_SERVER) from None
 
 
 def _uses_otel(app: App) -> bool:

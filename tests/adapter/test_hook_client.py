@@ -4,6 +4,7 @@ the real dev server."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -111,6 +112,38 @@ async def test_workers_that_seal_internal_messages_drop_a_clients_answer(
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
     assert str(cause) == "HookTimeoutError: No signal 'approval' within 2s"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "complaint"),
+    [
+        ({"args": "Ada"}, TypeError, "takes args as a list"),
+        ({"args": {"name": "Ada"}}, TypeError, "takes args as a list"),
+        ({"task_queue": ""}, ValueError, "task_queue must not be empty"),
+        ({"hook_id": ""}, ValueError, "hook_id must not be empty"),
+        ({"args": [float("nan")]}, ValueError, "args[0]: nan is not a JSON number"),
+        ({"workflow_id": ""}, ValueError, "workflow_id must not be empty"),
+        ({"workflow_id": "w" * 995}, ValueError, "hook_id is"),  # the derived hook id
+    ],
+    ids=["str-args", "mapping-args", "empty-queue", "empty-hook-id", "nan", "empty-id", "long-id"],
+)
+async def test_a_bad_hook_request_is_refused_before_sending(
+    plain: tuple[Client, str], kwargs: dict[str, object], error: type[Exception], complaint: str
+) -> None:
+    client, queue = plain
+    workflow_id = str(kwargs.pop("workflow_id", f"hello-{uuid.uuid4().hex[:8]}"))
+    handle = await client.start_workflow(Approval.run, args=[0.0, 2.0], id=workflow_id or "x",
+                                         task_queue=queue)  # fmt: skip
+    request: dict[str, object] = {"task_queue": queue, "workflow_name": "Goodbye", **kwargs}
+    with pytest.raises(error, match=re.escape(complaint)):
+        await HookClient(client).hook(workflow_id, **request)  # type: ignore[arg-type]
+    history = await handle.fetch_history()
+    assert not [
+        e
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    await handle.terminate()
 
 
 def test_router_client_is_a_hook_client() -> None:

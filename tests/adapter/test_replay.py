@@ -20,6 +20,7 @@ from temporal_router.adapter import RouterPlugin
 from temporal_router.workflows._messages import DELIVER_ACTIVITY
 
 from ..histories._hook_history import HOOK_WORKFLOWS, build_history_router
+from ..histories._plain_request import Kid, Sleeper
 from ..histories.record_entity import (
     BASIC,
     BASIC_ID,
@@ -30,7 +31,6 @@ from ..histories.record_entity import (
     REACTOR,
 )
 from ..histories.record_hooks import HOOKS_CONTINUED, HOOKS_ID, HOOKS_MAX_HISTORY, HOOKS_SECOND
-from ..histories._plain_request import Kid, Sleeper
 from ._routers import TASK, build_reactor_routers, build_task_router
 
 

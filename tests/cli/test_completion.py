@@ -41,6 +41,18 @@ def test_bash_completes_subcommands_flags_and_files(tmp_path: Path) -> None:
     assert complete(script, ["temporal-router", "create", "o-1", "--data", "@ord"], tmp_path) == [
         "@order.json"
     ]
+    assert complete(script, ["temporal-router", "--debug", "dispatch", "--pay"], tmp_path) == [
+        "--payload"
+    ]
+    assert complete(script, ["temporal-router", "completion", ""], tmp_path) == ["bash", "zsh"]
+    assert complete(script, ["temporal-router", "get", "o-1", "-o", ""], tmp_path) == [
+        "json",
+        "table",
+    ]
+    (tmp_path / "my order.json").write_text("{}")
+    assert complete(script, ["temporal-router", "create", "o-1", "--data", "@my"], tmp_path) == [
+        "@my order.json"
+    ]
     # Hidden flags stay hidden.
     assert "--definition" not in complete(script, ["temporal-router", "hook", "--"], tmp_path)
 

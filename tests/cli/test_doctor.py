@@ -31,7 +31,9 @@ def test_doctor_names_each_problem_and_fixes_the_search_attributes(
     assert f"ok   server {where} answers" in first.out
     assert "ok   namespace 'default' exists" in first.out
     assert "FAIL search attributes RouterState and RouterDefinition: missing" in first.out
-    assert "fix: temporal-router doctor --create-search-attributes" in first.out
+    assert (
+        "fix: temporal-router doctor --app examples.orders --create-search-attributes" in first.out
+    )
     assert "FAIL task queue 'orders': no worker" in first.out
 
     fixed = run("doctor", *APP, "--create-search-attributes", TEMPORAL_ADDRESS=where)

@@ -17,7 +17,7 @@ import pytest
 
 import temporal_router
 from temporal_router.testing import DevServer, find_temporal_cli
-from tests.test_cli import APP, ORDER_DATA, Run, _clean_env, cli
+from tests.test_cli import APP, ORDER_DATA, Run, _clean_env, cli, no_server  # noqa: F401
 
 PAY = ["Pay", "--payload", '{"card_token": "tok"}']
 CREATE = ["--create", "Placed", "--data", json.dumps(ORDER_DATA)]
@@ -73,7 +73,7 @@ def test_dispatch_with_no_worker_exits_3_naming_the_task_queue(
         "--task-queue", queue, "--timeout", "2",
         TEMPORAL_ADDRESS=temporal_dev_server.target,
     )  # fmt: skip
-    assert_one_line(result, 3, "no result within 2s", f"task queue {queue!r}", "--command-id")
+    assert_one_line(result, 3, "no result within 2s", f"this app's: {queue!r}", "--command-id")
 
 
 def test_hook_with_no_worker_exits_3(temporal_dev_server: DevServer) -> None:
@@ -86,7 +86,7 @@ def test_hook_with_no_worker_exits_3(temporal_dev_server: DevServer) -> None:
         "hook", workflow_id, "--entity", "Notify", *APP, "--task-queue", queue,
         "--timeout", "2", TEMPORAL_ADDRESS=temporal_dev_server.target,
     )  # fmt: skip
-    assert_one_line(result, 3, "no answer within 2s", f"task queue {queue!r}")
+    assert_one_line(result, 3, "no answer within 2s", "is a worker polling")
 
 
 def test_missing_search_attributes_name_the_command_that_creates_them(
@@ -106,12 +106,125 @@ def test_missing_search_attributes_name_the_command_that_creates_them(
     assert_one_line(again, 3, "no result within 2s")
 
 
-@pytest.mark.parametrize("command", [["get", "o-1"], ["list"]], ids=["get", "list"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["get", "o-1"],
+        ["list"],
+        ["dispatch", "o-1", "Cancel", "--payload", '{"reason": "x"}'],
+        ["hook", "o-1", "--entity", "SendNotification"],
+        ["signal", "o-1", "s-1"],
+        ["doctor"],
+    ],
+    ids=["get", "list", "dispatch", "hook", "signal", "doctor"],
+)
 def test_an_unknown_namespace_is_named_not_mistaken_for_a_missing_entity(
     temporal_dev_server: DevServer, command: list[str]
 ) -> None:
-    result = run(*command, *APP, "--namespace", "nope", TEMPORAL_ADDRESS=temporal_dev_server.target)
-    assert_one_line(result, 3, "no namespace 'nope'", "temporal operator namespace create")
+    if command[0] == "signal":  # the example app seals internal messages: refused first
+        command = [*command, "--app", "tests.adapter._plain_app"]
+    else:
+        command = [*command, *APP]
+    result = run(*command, "--namespace", "nope", TEMPORAL_ADDRESS=temporal_dev_server.target)
+    if command[0] == "doctor":
+        assert result.code == 3
+        assert "FAIL namespace 'nope' does not exist" in result.out
+    else:
+        assert_one_line(result, 3, "no namespace 'nope'", "temporal operator namespace create")
+
+
+def test_a_worker_for_an_unknown_namespace_exits_3(temporal_dev_server: DevServer) -> None:
+    result = run("worker", *APP, "--namespace", "nope", TEMPORAL_ADDRESS=temporal_dev_server.target)
+    assert result.code == 3, result.err
+    assert "Traceback" not in result.err
+    assert "temporal-router: error: the worker cannot start" in result.err
+    assert "nope" in result.err
+
+
+@pytest.mark.parametrize("bad_id", ["", "x" * 1001], ids=["empty", "too-long"])
+@pytest.mark.parametrize(
+    "command",
+    [["get", "{id}"], ["dispatch", "{id}", "Cancel"], ["hook", "{id}", "--entity", "X"],
+     ["signal", "{id}", "s-1"], ["signal", "o-1", "{id}"], ["create", "{id}", "--state", "Placed"],
+     ["dispatch", "o-1", "Cancel", "--command-id", "{id}"]],
+    ids=["get", "dispatch", "hook", "signal", "signal-id", "create", "command-id"],
+)  # fmt: skip
+def test_a_bad_id_is_bad_input_and_nothing_is_sent(command: list[str], bad_id: str) -> None:
+    argv = [bad_id if word == "{id}" else word for word in command]
+    result = cli(*argv, *APP, "--address", "127.0.0.1:1")  # nothing may be sent anywhere
+    assert result.code == 2, result.err
+    assert "the id " in result.err
+    assert "Traceback" not in result.err
+
+
+def test_get_with_no_worker_exits_3_after_its_timeout(temporal_dev_server: DevServer) -> None:
+    queue = f"nobody-{uuid.uuid4().hex[:6]}"
+    entity = f"o-{uuid.uuid4().hex[:6]}"
+    where = temporal_dev_server.target
+    run("dispatch", entity, *PAY, *CREATE, *APP, "--task-queue", queue, "--timeout", "1",
+        TEMPORAL_ADDRESS=where)  # fmt: skip
+    result = run("get", entity, *APP, "--task-queue", queue, "--timeout", "2",
+                 TEMPORAL_ADDRESS=where)  # fmt: skip
+    assert_one_line(result, 3, "no answer within 2s", "is a worker polling")
+
+
+def test_ctrl_c_while_waiting_exits_130_quietly(temporal_dev_server: DevServer) -> None:
+    import signal as signals
+    import time
+
+    command_id = f"c-{uuid.uuid4().hex[:6]}"
+    with subprocess.Popen(
+        [sys.executable, "-m", "temporal_router", "dispatch", f"o-{uuid.uuid4().hex[:6]}",
+         *PAY, *CREATE, *APP, "--task-queue", f"nobody-{uuid.uuid4().hex[:6]}",
+         "--command-id", command_id],
+        env=_clean_env(TEMPORAL_ADDRESS=temporal_dev_server.target),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:  # fmt: skip
+        time.sleep(4)  # connected and waiting for the reply
+        proc.send_signal(signals.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert "never retrieved" not in err
+    assert f"repeat it with --command-id {command_id}" in err
+
+
+def test_the_example_apps_sealed_workers_make_signal_refuse_before_sending() -> None:
+    result = cli("signal", "o-1", "s-1", *APP, "--address", "127.0.0.1:1")
+    assert result.code == 2
+    assert "seal internal messages" in result.err
+
+
+@pytest.mark.usefixtures("no_server")
+def test_standard_input_feeds_one_argument_and_must_not_be_empty() -> None:
+    twice = run("dispatch", "o-1", "Cancel", "--payload", "-", "--create", "Placed",
+                "--data", "-", *APP)  # fmt: skip
+    assert_one_line(twice, 2, "--payload and --data both read standard input")
+    empty = run("dispatch", "o-1", "Cancel", "--payload", "-", *APP)
+    assert_one_line(empty, 2, "--payload (standard input) is empty")
+
+
+@pytest.mark.usefixtures("no_server")
+def test_a_broken_dev_state_file_is_no_server(tmp_path: Path) -> None:
+    state = tmp_path / ".temporal-router" / "dev.json"
+    state.parent.mkdir()
+    state.write_text("[1]")
+    assert_one_line(run("get", "o-1", *APP, cwd=tmp_path), 3, "no Temporal server")
+    named = run("get", "o-1", *APP, cwd=tmp_path, TEMPORAL_ROUTER_DEV_STATE="/nonexistent.json")
+    assert_one_line(named, 3, "TEMPORAL_ROUTER_DEV_STATE names /nonexistent.json")
+
+
+def test_debug_shows_the_servers_error_behind_the_line(temporal_dev_server: DevServer) -> None:
+    where = temporal_dev_server.target
+    quiet = run("get", "o-1", *APP, "--namespace", "nope", TEMPORAL_ADDRESS=where,
+                TEMPORAL_ROUTER_DEBUG="0")  # fmt: skip
+    assert "Traceback" not in quiet.err
+    loud = run("get", "o-1", *APP, "--namespace", "nope", "--debug", TEMPORAL_ADDRESS=where)
+    assert loud.code == 3
+    assert "RPCError" in loud.err
+    assert "Namespace nope is not found" in loud.err
 
 
 def test_dev_on_a_busy_port_exits_3() -> None:
