@@ -478,3 +478,15 @@ def test_the_setup_script_registers_on_a_fresh_server_and_can_run_again(
     rows = {tuple(line.split()) for line in listed.stdout.splitlines()}
     for key in SEARCH_ATTRIBUTES:
         assert (key.name, _search_attribute_type(key)) in rows
+
+
+def test_the_workers_health_check_is_doctor_for_its_app(worker: dict[str, Any]) -> None:
+    """Healthy means what `temporal-router doctor` checks: the server, the namespace's
+    search attributes and a worker polling the app's task queue."""
+    test = worker["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    assert test[1] in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    args = build_parser().parse_args(test[2:])
+    assert args.command_name == "doctor"
+    assert args.app == _argv(worker.get("command"))[_argv(worker.get("command")).index("--app") + 1]
+    assert "TEMPORAL_ADDRESS" in worker["environment"]
