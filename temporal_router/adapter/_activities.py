@@ -26,6 +26,7 @@ from ..workflows._messages import (
     DELIVER_ACTIVITY,
     HOST_DISPATCH_ACTIVITY,
     HOST_SNAPSHOT_ACTIVITY,
+    SHARED_QUERY,
     STOP_HOOK_ACTIVITY,
     HostCommand,
     ReactorDelivery,
@@ -79,12 +80,12 @@ async def host_dispatch(item: HostCommand) -> DispatchReply:
 
 
 @activity.defn(name=HOST_SNAPSHOT_ACTIVITY)
-async def host_snapshot(workflow_id: str) -> dict[str, Any]:
-    """Query a host entity's snapshot."""
+async def host_snapshot(workflow_id: str, query: str = SNAPSHOT_QUERY) -> dict[str, Any]:
+    """Query a host's snapshot (an entity's) or its shared state (any workflow's)."""
+    if query not in (SNAPSHOT_QUERY, SHARED_QUERY):
+        raise ApplicationError(f"not a host query: {query!r}", non_retryable=True)
     result: dict[str, Any] = (
-        await activity.client()
-        .get_workflow_handle(workflow_id)
-        .query(SNAPSHOT_QUERY, result_type=dict)
+        await activity.client().get_workflow_handle(workflow_id).query(query, result_type=dict)
     )
     return result
 

@@ -61,9 +61,12 @@ from ..workflows import (
     HOOK_REQUEST_SIGNAL,
     HOOK_SIGNAL,
     LIMITS,
+    SHARED_QUERY,
+    SHARED_SIGNAL,
     SNAPSHOT_QUERY,
     HookAnswer,
     HookRequest,
+    SharedChange,
 )
 
 # The hook plumbing, admission and trust context the interceptor runs inside every
@@ -72,6 +75,7 @@ from ..workflows._admission import refusal, too_large
 from ..workflows._failures import run_workflow
 from ..workflows._inbox import inbox_memo_for_continue_as_new
 from ..workflows._requests import install_hook_request_handler
+from ..workflows._shared import install_shared_state
 from ..workflows._trust import CARRY_SEAL_HEADER, SEAL_HEADER, Admission, KeyRing, using_trust
 from ._credentials import CREDENTIAL_HEADER
 from ._trust import (
@@ -108,7 +112,11 @@ outgoing_credential: ContextVar[CredentialFactory | None] = ContextVar(
 #: The patch after which a run checks the seals of internal signals.
 SEALED_MESSAGES_PATCH = "temporal-router-sealed-messages"
 #: Signals only this library's code sends, and the type of their one argument.
-_INTERNAL_SIGNALS: dict[str, type] = {HOOK_SIGNAL: HookAnswer, HOOK_REQUEST_SIGNAL: HookRequest}
+_INTERNAL_SIGNALS: dict[str, type] = {
+    HOOK_SIGNAL: HookAnswer,
+    HOOK_REQUEST_SIGNAL: HookRequest,
+    SHARED_SIGNAL: SharedChange,
+}
 
 
 def caller_size(caller: Caller) -> int:
@@ -247,6 +255,7 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
                     non_retryable=True,
                 )
             install_hook_request_handler()
+            install_shared_state()
             token = set_current_caller(admission.creator)
             try:
                 return await run_workflow(
@@ -294,7 +303,8 @@ class _WorkflowInbound(temporalio.worker.WorkflowInboundInterceptor):
         caller = self._caller(
             input.headers, None, verify=True, where=f"query/{workflow.info().workflow_id}"
         )
-        if self.policy.protect_snapshots and input.query == SNAPSHOT_QUERY and caller is None:
+        protected = (SNAPSHOT_QUERY, SHARED_QUERY)
+        if self.policy.protect_snapshots and input.query in protected and caller is None:
             raise ApplicationError(
                 "the snapshot is protected: query it with a verified caller's credential",
                 type="Unauthenticated",

@@ -5,7 +5,9 @@
 - The durable hook primitives, after HotMesh: :func:`hook`, :func:`exec_hook`,
   :func:`exec_hook_batch`, :func:`wait_for`, :func:`signal`, with :class:`HookConfig` and
   the :class:`HookError` family; :func:`dispatch_to_host` and :func:`host_snapshot` for a
-  hooked workflow that talks to its host entity.
+  hooked workflow that talks to its host entity; :func:`shared_state`,
+  :func:`host_state` and :func:`update_host_state` for a small state any workflow shares
+  with its hooks.
 - The wire protocol for clients written without ``RouterClient``: the entity's Update and
   query names with their messages, and the hook signals with theirs.
 - The search attributes entities keep up to date.
@@ -54,13 +56,17 @@ from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
+    SHARED_QUERY,
+    SHARED_SIGNAL,
     SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
     HookAnswer,
     HookRequest,
+    SharedChange,
 )
 from ._search import ROUTER_DEFINITION, ROUTER_STATE, SEARCH_ATTRIBUTES
+from ._shared import host_state, shared_state, update_host_state
 
 __all__ = [
     "DISPATCH_UPDATE",
@@ -71,6 +77,8 @@ __all__ = [
     "ROUTER_DEFINITION",
     "ROUTER_STATE",
     "SEARCH_ATTRIBUTES",
+    "SHARED_QUERY",
+    "SHARED_SIGNAL",
     "SNAPSHOT_QUERY",
     "DispatchReply",
     "DispatchRequest",
@@ -84,12 +92,16 @@ __all__ = [
     "HookTargetError",
     "HookTimeoutError",
     "Limits",
+    "SharedChange",
     "dispatch_to_host",
     "exec_hook",
     "exec_hook_batch",
     "hook",
     "host_snapshot",
+    "host_state",
+    "shared_state",
     "signal",
+    "update_host_state",
     "wait_for",
 ]
 

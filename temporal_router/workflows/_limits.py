@@ -61,6 +61,8 @@ class Limits:
     max_inbox_answers: int = 100
     max_inbox_bytes: int = 128 * KiB
     max_answer_bytes: int = 64 * KiB
+    #: A workflow's shared state (``shared_state()``), encoded, and one hook's change to it.
+    max_shared_state_bytes: int = 128 * KiB
     #: Reactor commands waiting for delivery, in count and in bytes.
     max_outbox_commands: int = 100
     max_outbox_bytes: int = 128 * KiB

@@ -44,6 +44,8 @@ __all__ = [
     "REFUSED_ENCODING",
     "REJECTION_TYPE",
     "REPLY_TO_MEMO",
+    "SHARED_QUERY",
+    "SHARED_SIGNAL",
     "SNAPSHOT_QUERY",
     "STOP_HOOK_ACTIVITY",
     "CreateSpec",
@@ -59,6 +61,7 @@ __all__ = [
     "ReactorDelivery",
     "RememberedReply",
     "RetrySettings",
+    "SharedChange",
     "WireError",
     "error_to_wire",
     "is_pydantic_json",
@@ -85,6 +88,10 @@ HOOK_REQUEST_SIGNAL = "__temporal_router_hook"
 #: The Update a client asks a workflow to start a hook with (:class:`HookRequest` -> the hook
 #: id); its validator authorizes the request.
 HOOK_REQUEST_UPDATE = "__temporal_router_hook_request"
+#: The signal a hook changes its host's shared state with (:class:`SharedChange`; sealed by
+#: a worker), and the query that reads it (a dict).
+SHARED_SIGNAL = "__temporal_router_shared"
+SHARED_QUERY = "__temporal_router_shared"
 #: Activities the workflow side schedules and the worker side runs.
 DELIVER_ACTIVITY = "temporal_router.deliver_command"
 HOST_SNAPSHOT_ACTIVITY = "temporal_router.host_snapshot"
@@ -149,6 +156,13 @@ class HookAnswer:
     id: str
     data: Any = None
     error: HookFailure | None = None
+
+
+@dataclass
+class SharedChange:
+    """The shared-state signal's argument: top-level keys to set in the host's shared state."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -2,6 +2,6 @@
 
 from temporal_router.adapter import RouterPlugin
 
-from ._plain_hooks import Approval, Goodbye, Hello
+from ._plain_hooks import Adder, Approval, Counter, Goodbye, Hello
 
-plugin = RouterPlugin(workflows=[Hello, Goodbye, Approval])
+plugin = RouterPlugin(workflows=[Hello, Goodbye, Approval, Counter, Adder])

@@ -6,7 +6,15 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from temporal_router.workflows import signal, wait_for
+    from temporal_router.workflows import (
+        HookRequestError,
+        exec_hook,
+        host_state,
+        shared_state,
+        signal,
+        update_host_state,
+        wait_for,
+    )
 
 
 @workflow.defn
@@ -38,3 +46,28 @@ class Approval:
             await workflow.sleep(busy_seconds)
         answer: dict[str, object] = await wait_for("approval", timeout=timeout)
         return answer
+
+
+@workflow.defn
+class Counter:
+    """HotMesh's hook test with a shared state: the host writes, a hook reads, adds, writes."""
+
+    @workflow.run
+    async def run(self, queue: str) -> dict[str, object]:
+        state = shared_state()
+        state.update({"counter": 1, "jimbo": "jones"})
+        await exec_hook(task_queue=queue, workflow_name="Adder", args=[100], timeout="1m")
+        return dict(state)
+
+
+@workflow.defn
+class Adder:
+    @workflow.run
+    async def run(self, amount: int, reply: dict[str, str]) -> None:
+        current = await host_state()
+        await update_host_state({"counter": current["counter"] + amount, "jimbo": "jackson"})
+        try:
+            await update_host_state({"blob": "x" * 70_000})
+        except HookRequestError as exc:
+            refused = str(exc)
+        await signal(reply["signal"], refused)  # the waiter wakes after the writes

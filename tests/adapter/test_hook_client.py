@@ -17,12 +17,19 @@ from temporalio.worker import Worker
 from temporal_router.adapter import HookClient, KeyRing, RouterClient, RouterPlugin, TrustPolicy
 from temporal_router.router import ConfigurationError
 from temporal_router.testing import DevServer, unique_task_queue
-from temporal_router.workflows import LIMITS, HookTargetError
+from temporal_router.workflows import (
+    HOOK_SIGNAL,
+    LIMITS,
+    SHARED_QUERY,
+    SHARED_SIGNAL,
+    HookTargetError,
+    SharedChange,
+)
 from tests.test_cli import Run
 
-from ._plain_hooks import Approval, Goodbye, Hello
+from ._plain_hooks import Adder, Approval, Counter, Goodbye, Hello
 
-PLAIN = [Hello, Goodbye, Approval]
+PLAIN = [Hello, Goodbye, Approval, Counter, Adder]
 
 
 @pytest_asyncio.fixture
@@ -144,6 +151,66 @@ async def test_a_bad_hook_request_is_refused_before_sending(
         if e.HasField("workflow_execution_update_accepted_event_attributes")
     ]
     await handle.terminate()
+
+
+async def test_a_workflow_shares_a_state_with_its_hooks_without_a_router(
+    plain: tuple[Client, str],
+) -> None:
+    client, queue = plain
+    handle = await client.start_workflow(
+        Counter.run, queue, id=f"counter-{uuid.uuid4().hex[:8]}", task_queue=queue
+    )
+    assert await handle.result() == {"counter": 101, "jimbo": "jackson"}
+    history = await handle.fetch_history()
+    signals = [
+        e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    names = [e.workflow_execution_signaled_event_attributes.signal_name for e in signals]
+    assert names == [SHARED_SIGNAL, HOOK_SIGNAL]  # the refused change was never sent
+
+
+async def test_with_sealed_messages_hooks_still_share_and_clients_cannot(
+    temporal_dev_server: DevServer,
+) -> None:
+    sealed = RouterPlugin(
+        workflows=PLAIN, trust=TrustPolicy(internal_keys=KeyRing("k1", KeyRing.generate()))
+    )
+    client = await Client.connect(temporal_dev_server.target, plugins=[sealed])
+    queue = unique_task_queue()
+    async with Worker(client, task_queue=queue):
+        counter = await client.start_workflow(
+            Counter.run, queue, id=f"counter-{uuid.uuid4().hex[:8]}", task_queue=queue
+        )
+        assert await counter.result() == {"counter": 101, "jimbo": "jackson"}
+        approval = await client.start_workflow(
+            Approval.run, args=[0.0, 3.0], id=f"approval-{uuid.uuid4().hex[:8]}", task_queue=queue
+        )
+        await approval.signal(SHARED_SIGNAL, SharedChange({"forged": True}))
+        with pytest.raises(WorkflowFailureError):
+            await approval.result()  # its wait times out
+        assert await approval.query(SHARED_QUERY) == {}
+
+
+async def test_forged_shared_state_changes_are_dropped(plain: tuple[Client, str]) -> None:
+    """Anyone with namespace access can signal: what is not a JSON change within the limit
+    leaves the state as it was, and the workflow runs on."""
+    client, queue = plain
+    handle = await client.start_workflow(
+        Approval.run, id=f"approval-{uuid.uuid4().hex[:8]}", task_queue=queue
+    )
+    for forged in (["not", "a", "change"], {"changes": {"x": "y" * 200_000}}, {"changes": 5}):
+        await handle.signal(SHARED_SIGNAL, forged)
+    await handle.signal(SHARED_SIGNAL, SharedChange({"ok": True}))
+
+    async def state() -> object:
+        return await handle.query(SHARED_QUERY)
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while await state() != {"ok": True}:
+        assert asyncio.get_running_loop().time() < deadline, await state()
+        await asyncio.sleep(0.1)
+    await HookClient(client).signal(handle.id, "approval", {"approved": True})
+    assert await handle.result() == {"approved": True}
 
 
 def test_router_client_is_a_hook_client() -> None:
