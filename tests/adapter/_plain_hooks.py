@@ -3,6 +3,8 @@ client answers. Imported by the workflow sandbox, hence a module of their own.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -63,7 +65,7 @@ class Counter:
 @workflow.defn
 class Adder:
     @workflow.run
-    async def run(self, amount: int, reply: dict[str, str]) -> None:
+    async def run(self, amount: int, reply: dict[str, Any]) -> None:
         current = await host_state()
         await update_host_state({"counter": current["counter"] + amount, "jimbo": "jackson"})
         try:
