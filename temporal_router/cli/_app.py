@@ -38,6 +38,7 @@ __all__ = [
     "_client",
     "_credentials",
     "_emit",
+    "_hook_client",
     "_parse_json",
     "_print_json",
     "_progress",
@@ -424,6 +425,16 @@ def _router_client(args: argparse.Namespace, client: Any, app: App, definition: 
         task_queue=args.task_queue or app.task_queue,
         context=_caller(args),
         credentials=_credentials(args) or _app_credentials(app),
+    )
+
+
+def _hook_client(args: argparse.Namespace, client: Any, app: App) -> Any:
+    """A HookClient with the caller and credentials the flags (or the app) give: any
+    workflow the app's workers run, entity or not, no router needed."""
+    from ..adapter import HookClient
+
+    return HookClient(
+        client, context=_caller(args), credentials=_credentials(args) or _app_credentials(app)
     )
 
 

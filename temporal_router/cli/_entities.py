@@ -22,12 +22,10 @@ from ._app import (
     EXIT_SERVER,
     CliError,
     _app,
-    _app_credentials,
-    _caller,
     _cell,
     _client,
-    _credentials,
     _emit,
+    _hook_client,
     _parse_json,
     _progress,
     _router_client,
@@ -243,7 +241,6 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_hook(args: argparse.Namespace) -> int:
-    from ..adapter import HookClient
     from ..workflows import HookTargetError
 
     app = _app(args)
@@ -257,10 +254,7 @@ async def cmd_hook(args: argparse.Namespace) -> int:
             "or --entity NAME (both); nothing sent"
         )
     async with _client(args, [app.plugin]) as client:
-        # Any workflow the app's workers run can be hooked into, entity or not: no router.
-        hooks = HookClient(
-            client, context=_caller(args), credentials=_credentials(args) or _app_credentials(app)
-        )
+        hooks = _hook_client(args, client, app)
         try:
             async with _waiting(f"waiting for {args.id!r} to take the request"):
                 hook_id = await _within(
@@ -291,7 +285,6 @@ async def cmd_hook(args: argparse.Namespace) -> int:
 
 
 async def cmd_signal(args: argparse.Namespace) -> int:
-    from ..adapter import HookClient
     from ..workflows import HookTargetError
 
     app = _app(args)
@@ -305,9 +298,7 @@ async def cmd_signal(args: argparse.Namespace) -> int:
         )
     data = _parse_json(args.data, "--data") if args.data else None
     async with _client(args, [app.plugin]) as client:
-        hooks = HookClient(
-            client, context=_caller(args), credentials=_credentials(args) or _app_credentials(app)
-        )
+        hooks = _hook_client(args, client, app)
         try:
             await hooks.signal(args.id, args.signal_id, data)
         except ValueError as exc:

@@ -40,6 +40,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from ._errors import HookRequestError, HookTargetError
+from ._hooks import _host_id
 from ._limits import LIMITS, json_problem
 from ._messages import HOST_SNAPSHOT_ACTIVITY, SHARED_QUERY, SHARED_SIGNAL, SharedChange
 
@@ -97,20 +98,11 @@ def install_shared_state() -> None:
         workflow.set_query_handler(SHARED_QUERY, _read)
 
 
-def _host(workflow_id: str | None) -> str:
-    if workflow_id is not None:
-        return workflow_id
-    parent = workflow.info().parent
-    if parent is None:
-        raise HookTargetError("this workflow has no host: pass workflow_id=")
-    return parent.workflow_id
-
-
 async def host_state(workflow_id: str | None = None) -> dict[str, Any]:
     """The shared state of the host (the parent, or ``workflow_id``), read by a query."""
     result: dict[str, Any] = await workflow.execute_activity(
         HOST_SNAPSHOT_ACTIVITY,
-        args=[_host(workflow_id), SHARED_QUERY],
+        args=[_host_id(workflow_id), SHARED_QUERY],
         start_to_close_timeout=timedelta(seconds=30),
         result_type=dict,
     )
@@ -134,7 +126,7 @@ async def update_host_state(changes: Mapping[str, Any], *, workflow_id: str | No
             problem = f"changes too large: {size} bytes, limit {LIMITS.max_answer_bytes}"
     if problem is not None:
         raise HookRequestError(f"cannot change the host's state: {problem}")
-    host = _host(workflow_id)
+    host = _host_id(workflow_id)
     try:
         await workflow.get_external_workflow_handle(host).signal(
             SHARED_SIGNAL, SharedChange(dict(changes))
