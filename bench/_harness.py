@@ -22,13 +22,16 @@ from typing import Any
 
 __all__ = [
     "RESULTS_ENV",
+    "WORKER_SETTINGS",
     "Clock",
     "Row",
     "Sample",
     "Side",
+    "Targets",
     "WorkerProcess",
     "concurrent",
     "median_ratio",
+    "pin_threads",
     "print_pair_table",
     "proc_cpu_seconds",
     "proc_rss_bytes",
@@ -41,6 +44,10 @@ __all__ = [
 #: Directory where each benchmark writes its summary rows (``<bench>.json``); set by
 #: ``scripts/bench.sh`` so that ``bench.summary`` can print one table for the whole run.
 RESULTS_ENV = "BENCH_RESULTS_DIR"
+
+#: Identical for every worker of every side (the router's gets the same pass-through from
+#: its plugin).
+WORKER_SETTINGS: dict[str, Any] = {"max_concurrent_workflow_tasks": 100}
 
 #: The repository root (where ``python -m bench.<name>`` works).
 _REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +76,20 @@ def proc_rss_bytes(pid: int | None = None) -> int:
     except OSError:
         pass
     return 0
+
+
+def pin_threads(pid: int, cpus: set[int]) -> bool:
+    """Bind every thread of process ``pid`` to ``cpus`` (``taskset -a -p``); False if the
+    machine has fewer CPUs or the process cannot be changed. Threads it creates later
+    inherit the binding of the thread that creates them."""
+    if not cpus <= os.sched_getaffinity(0):
+        return False
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(task), cpus)
+    except OSError:
+        return False
+    return True
 
 
 class WorkerProcess:
@@ -174,6 +195,9 @@ class Sample:
     wall: float
     cpu: float
     server_cpu: float
+    #: CPU of the worker process, when the worker runs in a process of its own (``cpu`` is
+    #: then the clients' alone).
+    worker_cpu: float = 0.0
 
     @property
     def count(self) -> int:
@@ -186,6 +210,14 @@ class Sample:
     @property
     def server_cpu_ms(self) -> float:
         return 1000 * self.server_cpu / self.count
+
+    @property
+    def worker_cpu_ms(self) -> float:
+        return 1000 * self.worker_cpu / self.count
+
+    @property
+    def worker_client_cpu_ms(self) -> float:
+        return 1000 * (self.worker_cpu + self.cpu) / self.count
 
     @property
     def p50_ms(self) -> float:
@@ -202,18 +234,26 @@ class Sample:
 
 
 class Clock:
-    """Wall time, this process's CPU time (workers and clients) and the server's CPU time."""
+    """Wall time, this process's CPU time (workers and clients), the server's CPU time and,
+    with ``worker_pid``, the CPU time of a worker in a process of its own."""
 
-    def __init__(self, server_pid: int | None) -> None:
+    def __init__(self, server_pid: int | None, worker_pid: int | None = None) -> None:
         self.server_pid = server_pid
+        self.worker_pid = worker_pid
         self.wall = time.perf_counter()
         self.cpu = time.process_time()
         self.server_cpu = proc_cpu_seconds(server_pid) if server_pid else 0.0
+        self.worker_cpu = proc_cpu_seconds(worker_pid) if worker_pid else 0.0
 
     def sample(self, latencies: list[float]) -> Sample:
         server = proc_cpu_seconds(self.server_pid) - self.server_cpu if self.server_pid else 0.0
+        worker = proc_cpu_seconds(self.worker_pid) - self.worker_cpu if self.worker_pid else 0.0
         return Sample(
-            latencies, time.perf_counter() - self.wall, time.process_time() - self.cpu, server
+            latencies,
+            time.perf_counter() - self.wall,
+            time.process_time() - self.cpu,
+            server,
+            worker,
         )
 
 
@@ -227,6 +267,8 @@ class Side:
     done: dict[str, int] = field(default_factory=dict)
     #: Called (awaited) at the end of a timed batch, inside the clock (e.g. a span flush).
     settle: Callable[[], Awaitable[None]] | None = None
+    #: The process of this side's worker, if it has one of its own (its CPU is sampled).
+    worker_pid: int | None = None
 
     async def timed(self, target: str) -> float:
         n = self.done.get(target, 0)
@@ -236,11 +278,20 @@ class Side:
         return time.perf_counter() - began
 
 
-async def sequential(side: Side, target: str, count: int, server_pid: int | None) -> Sample:
-    """``count`` operations on one target, one at a time; then the server settles (its wall
-    time is part of the sample: see :func:`server_idle`)."""
-    clock = Clock(server_pid)
-    latencies = [await side.timed(target) for _ in range(count)]
+Targets = str | Sequence[str]
+"""What one client works on: one target, or several it takes in turn."""
+
+
+def _turns(targets: Targets, count: int) -> list[str]:
+    cycle = [targets] if isinstance(targets, str) else list(targets)
+    return [cycle[i % len(cycle)] for i in range(count)]
+
+
+async def sequential(side: Side, target: Targets, count: int, server_pid: int | None) -> Sample:
+    """``count`` operations by one client on ``target`` (several: in turn), one at a time;
+    then the server settles (its wall time is part of the sample: see :func:`server_idle`)."""
+    clock = Clock(server_pid, side.worker_pid)
+    latencies = [await side.timed(t) for t in _turns(target, count)]
     if side.settle is not None:
         await side.settle()
     await server_idle(server_pid)
@@ -248,15 +299,16 @@ async def sequential(side: Side, target: str, count: int, server_pid: int | None
 
 
 async def concurrent(
-    side: Side, targets: Sequence[str], per_target: int, server_pid: int | None
+    side: Side, targets: Sequence[Targets], per_target: int, server_pid: int | None
 ) -> Sample:
-    """One client per target, ``per_target`` operations each (one at a time), all at once;
-    then the server settles, as in :func:`sequential`."""
+    """One client per item of ``targets``, ``per_target`` operations each (one at a time,
+    on the client's targets in turn), all at once; then the server settles, as in
+    :func:`sequential`. Clients must not share a target."""
 
-    async def client(target: str) -> list[float]:
-        return [await side.timed(target) for _ in range(per_target)]
+    async def client(mine: Targets) -> list[float]:
+        return [await side.timed(t) for t in _turns(mine, per_target)]
 
-    clock = Clock(server_pid)
+    clock = Clock(server_pid, side.worker_pid)
     results = await asyncio.gather(*(client(t) for t in targets))
     if side.settle is not None:
         await side.settle()

@@ -8,7 +8,8 @@ Variants (all on benchmark 1's models, same worker settings):
 * ``minimal``: the same, but a sandbox that passes through only what is strictly needed,
   :data:`STRICTLY_NEEDED`; everything else not in temporalio's default pass-through list
   (the rest of the library, OpenTelemetry) is re-imported by every sandbox that imports it;
-* ``raw``: benchmark 1's hand-written workflow (:mod:`bench._raw_entity`).
+* ``raw``: benchmark 1's hand-written workflow (:mod:`bench._raw_entity`);
+* ``floor``: benchmark 1's floor, a workflow whose Update does nothing.
 
 Prints ``ready <pid>`` once the worker polls, and runs until its stdin is closed.
 """
@@ -26,13 +27,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from temporal_router.adapter import PASSTHROUGH_MODULES, RouterPlugin
+from ._harness import WORKER_SETTINGS
 
-from ._raw_entity import RawEntity
-from ._user_workflow import BenchUserWorkflow
-from .bench_entity import WORKER_SETTINGS, build_router
-
-VARIANTS = ("ours", "minimal", "raw")
+VARIANTS = ("ours", "minimal", "raw", "floor")
 #: What the entity workflow cannot do without. Its classes are created at run time in
 #: ``temporal_router.workflows._entity``, which the sandbox imports to find them, so that
 #: module must be the worker's own. ``_entity`` alone is not enough: the sandbox's
@@ -40,44 +37,63 @@ VARIANTS = ("ours", "minimal", "raw")
 #: (``temporal_router.workflows._messages``) through the sandbox's ``sys.modules``, and
 #: decoding ``EntityInput`` fails ("not fully defined") unless that module is there too.
 STRICTLY_NEEDED = ("temporal_router.workflows",)
+#: What a user writing the entity by hand passes through: pydantic and their models.
+HAND_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "bench._entity_models")
 
 
-class MinimalPassthroughPlugin(RouterPlugin):
-    """``RouterPlugin`` whose sandbox passes through only :data:`STRICTLY_NEEDED`."""
+async def hand_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
+    """The hand-written entity or the floor; the library is never imported here, so that
+    the worker's memory is what a user's own worker would hold."""
+    from ._raw_entity import FloorEntity, RawEntity
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    client = await Client.connect(args.target, data_converter=pydantic_data_converter)
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*HAND_PASSTHROUGH)
+    )
+    return Worker(
+        client,
+        task_queue=args.task_queue,
+        workflows=[RawEntity if args.variant == "raw" else FloorEntity],
+        workflow_runner=runner,
+        **settings,
+    )
 
-        def runner(existing: WorkflowRunner | None) -> WorkflowRunner:
-            return SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*STRICTLY_NEEDED)
-            )
 
-        self.workflow_runner = runner
+async def router_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
+    """The router entity on ``RouterPlugin`` (``ours``) or on the minimal pass-through."""
+    from temporal_router.adapter import RouterPlugin
+
+    from ._user_workflow import BenchUserWorkflow
+    from .bench_entity import build_router
+
+    class MinimalPassthroughPlugin(RouterPlugin):
+        """``RouterPlugin`` whose sandbox passes through only :data:`STRICTLY_NEEDED`."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+
+            def runner(existing: WorkflowRunner | None) -> WorkflowRunner:
+                return SandboxedWorkflowRunner(
+                    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                        *STRICTLY_NEEDED
+                    )
+                )
+
+            self.workflow_runner = runner
+
+    router, _ = build_router()
+    kind = RouterPlugin if args.variant == "ours" else MinimalPassthroughPlugin
+    plugin = kind(router, search_attributes=args.search_attributes, workflows=[BenchUserWorkflow])
+    client = await Client.connect(args.target, plugins=[plugin])
+    return Worker(client, task_queue=args.task_queue, **settings)
 
 
 async def serve(args: argparse.Namespace) -> None:
     settings = {**WORKER_SETTINGS, "max_cached_workflows": args.max_cached}
-    if args.variant == "raw":
-        client = await Client.connect(args.target, data_converter=pydantic_data_converter)
-        runner = SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        )
-        worker = Worker(
-            client,
-            task_queue=args.task_queue,
-            workflows=[RawEntity],
-            workflow_runner=runner,
-            **settings,
-        )
+    if args.variant in ("raw", "floor"):
+        worker = await hand_worker(args, settings)
     else:
-        router, _ = build_router()
-        kind = RouterPlugin if args.variant == "ours" else MinimalPassthroughPlugin
-        plugin = kind(
-            router, search_attributes=args.search_attributes, workflows=[BenchUserWorkflow]
-        )
-        client = await Client.connect(args.target, plugins=[plugin])
-        worker = Worker(client, task_queue=args.task_queue, **settings)
+        worker = await router_worker(args, settings)
     async with worker:
         print(f"ready {os.getpid()}", flush=True)
         # Until the parent closes our stdin (or exits).

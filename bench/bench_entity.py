@@ -1,32 +1,38 @@
-"""Benchmark 1: dispatch latency and throughput of a router entity against a hand-written
-Temporal workflow: ``python -m bench.bench_entity``.
+"""Benchmark 1: what a command costs, for a router entity, a hand-written Temporal entity
+and the floor: ``python -m bench.bench_entity``.
 
-One embedded dev server; in one process, three workers with the same settings, sandbox
-pass-through and data converter (pydantic), each on its own task queue:
+Three sides, each served by a worker in a process of its own (:mod:`bench._worker`, the
+same worker settings, sandbox pass-through and pydantic data converter), driven by clients
+in this process, on one embedded dev server:
 
-* ``baseline``: :mod:`bench._raw_entity`, a workflow whose ``dispatch`` Update validates the
-  command with pydantic and makes the transition itself;
-* ``ours``: the same two-state entity as a router (``Todo --Start--> Doing --Reset--> Todo``,
-  pydantic validation, 2 middleware, 3 lifecycle hooks, no OpenTelemetry) hosted by
-  ``RouterPlugin`` (defaults: the ``RouterState`` search attribute is upserted on every
-  state change, and every command here changes the state) and driven through
-  ``RouterClient.dispatch``;
-* ``ours-nosa``: the same with ``RouterPlugin(search_attributes=False)``.
+* ``floor``: a long-running workflow whose ``dispatch`` Update does nothing
+  (:class:`bench._raw_entity.FloorEntity`): what Temporal itself costs for the round trip;
+* ``hand``: the same two-state entity as a competent Temporal user writes it by hand
+  (:class:`bench._raw_entity.RawEntity`: pydantic validation in the Update's validator,
+  an idempotency set of update ids, the ``RouterState`` search attribute upserted on every
+  state change, continue-as-new at the router's bound, the client retrying while it drains);
+* ``ours``: the router entity (2 middleware, 3 lifecycle hooks, no OpenTelemetry) on
+  ``RouterPlugin``'s defaults (search attribute on, continue-as-new at 2,000 events),
+  driven by ``RouterClient.dispatch``.
 
-Two scenarios; in every repetition each side runs each scenario once, in an order that
-rotates from one repetition to the next:
+Each side has ``--entities`` entities. Two scenarios, every repetition running each side
+once in each, the order rotating from one repetition to the next:
 
-* ``1 client seq``: one client sends ``--seq`` commands to one entity, one at a time;
-* ``N clients``: ``--clients`` clients, each with its own entity, send ``--per-client``
-  commands each, one at a time, all clients at once.
+* ``1 client``: one client sends ``--seq`` commands, one at a time, to the entities in turn;
+* ``N clients``: ``--clients`` clients at once, each with its own share of the entities,
+  send ``--per-client`` commands each, one at a time.
 
-Latency is the client-side round trip of one dispatch (p50, p99); throughput is dispatches
-per second of wall time, from the first send until the dev server is idle again: server
-work that outlives the calls (visibility updates of the search attribute, above all) is
-charged to the side that caused it, not to the side that runs next. Ratios are ours / baseline (latency: > 1 is slower; throughput:
-< 1 is slower). The last line of each block is the median across repetitions. The server,
-workers and clients share the machine's cores, so compare ratios, not absolute numbers.
-Targets (issue): throughput ratio >= 0.90 and p50 ratio <= 1.10, 1 and 50 clients.
+Figures: CPU per command of the worker process and of this process (the clients), and of
+the dev server (``/proc/<pid>/stat``); with two cores, the dev server is bound to one core
+and the workers and clients to the other (``--no-pin`` leaves them free); throughput
+(commands per second of wall time until the server is idle again) and p50/p99 latency.
+The overhead of ours is ``(ours - hand) / (hand - floor)``: the share of what the
+hand-written entity adds to Temporal's floor that ours adds again.
+
+Then the figures that do not move with load, from the histories and the workers: request
+and reply bytes (the payloads' data), the continue-as-new input bytes and history events
+per command (one entity per side driven through its first continue-as-new), and each
+worker's resident memory with its entities in cache.
 """
 
 from __future__ import annotations
@@ -34,33 +40,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import statistics
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from temporal_router import Context, Next, WorkflowRouter, define_workflow
-from temporal_router.adapter import PASSTHROUGH_MODULES, RouterClient, RouterPlugin
+from temporal_router.adapter import RouterClient, RouterPlugin
 from temporal_router.testing import DevServer
 
 from ._entity_models import STATES as _STATES
 from ._entity_models import Reset, Start, Started
+
+# WORKER_SETTINGS: the other benchmarks take it from here too.
+from ._harness import WORKER_SETTINGS as WORKER_SETTINGS
 from ._harness import (
     Row,
     Sample,
     Side,
+    Targets,
+    WorkerProcess,
     concurrent,
-    median_ratio,
-    print_pair_table,
+    pin_threads,
     record,
     rotate,
     sequential,
 )
-from ._raw_entity import RawEntity, RawInput, RawRequest
+from ._raw_entity import BUSY, STATE_KEY, FloorEntity, RawEntity, RawInput, RawRequest
 
 BENCH = define_workflow(
     "BenchEntity",
@@ -69,9 +81,6 @@ BENCH = define_workflow(
     events={"Started": Started},
     errors={},
 )
-
-#: Identical for both workers (the router side gets the same pass-through from its plugin).
-WORKER_SETTINGS: dict[str, Any] = {"max_concurrent_workflow_tasks": 100}
 
 
 def build_router() -> tuple[WorkflowRouter, dict[str, int]]:
@@ -113,7 +122,13 @@ def command(n: int) -> tuple[str, dict[str, Any]]:
     return ("Start", {"assignee": f"user-{n}"}) if n % 2 == 0 else ("Reset", {})
 
 
-def ours_side(name: str, client: Client, router: WorkflowRouter, task_queue: str) -> Side:
+def ours_side(
+    name: str,
+    client: Client,
+    router: WorkflowRouter,
+    task_queue: str,
+    worker_pid: int | None = None,
+) -> Side:
     routers = RouterClient(client, router, task_queue=task_queue)
 
     async def dispatch(entity: str, n: int) -> None:
@@ -122,29 +137,12 @@ def ours_side(name: str, client: Client, router: WorkflowRouter, task_queue: str
         if not result.ok:
             raise RuntimeError(f"{name}: {kind} on {entity} failed: {result.error}")
 
-    return Side(name, dispatch)
+    return Side(name, dispatch, worker_pid=worker_pid)
 
 
 async def create_ours(client: Client, router: WorkflowRouter, task_queue: str, entity: str) -> None:
     routers = RouterClient(client, router, task_queue=task_queue)
     await routers.create(entity, initial_state="Todo", data={"title": entity})
-
-
-def baseline_side(client: Client) -> Side:
-    async def dispatch(entity: str, n: int) -> None:
-        kind, payload = command(n)
-        handle = client.get_workflow_handle_for(RawEntity.run, entity)
-        reply = await handle.execute_update(
-            RawEntity.dispatch, RawRequest(kind, payload), id=str(uuid.uuid4())
-        )
-        if not reply.ok:
-            raise RuntimeError(f"baseline: {kind} on {entity} failed: {reply.error}")
-
-    return Side("baseline", dispatch)
-
-
-async def create_baseline(client: Client, task_queue: str, entity: str) -> None:
-    await client.start_workflow(RawEntity.run, RawInput(entity), id=entity, task_queue=task_queue)
 
 
 LATENCY_THROUGHPUT = (("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("disp/s", "throughput"))
@@ -155,8 +153,8 @@ Scenarios = dict[str, list[dict[str, Sample]]]
 
 async def measure(
     sides: list[Side],
-    singles: dict[str, str],
-    fleets: dict[str, list[str]],
+    singles: Mapping[str, Targets],
+    fleets: Mapping[str, Sequence[Targets]],
     args: argparse.Namespace,
     server_pid: int | None,
 ) -> Scenarios:
@@ -183,124 +181,359 @@ def pairs(scenarios: Scenarios, base: str, ours: str) -> dict[str, list[tuple[Sa
     return {name: [(rep[base], rep[ours]) for rep in reps] for name, reps in scenarios.items()}
 
 
-VARIANTS = (("ours", True, "SA on (default)"), ("ours-nosa", False, "SA off"))
+def hand_side(client: Client, worker_pid: int | None = None) -> Side:
+    """The hand-written entity, sent its commands as a user would (retrying while it
+    continues as new)."""
 
-
-def summary_rows(scenarios: Scenarios, clients: int, names: list[str]) -> list[Row]:
-    rows: list[Row] = []
-    for ours, _, label in VARIANTS:
-        if ours not in names:
-            continue
-        for scenario, who in (
-            ("1 client seq", "1 client"),
-            (f"{clients} clients", f"{clients} clients"),
-        ):
-            p = pairs(scenarios, "baseline", ours)[scenario]
-            b, o, r = median_ratio(p, "throughput")
-            rows.append(
-                Row(
-                    "1", f"dispatch {who}, {label}: disp/s", "disp/s", b, o, r, ">= 0.90", r >= 0.90
+    async def dispatch(entity: str, n: int) -> None:
+        kind, payload = command(n)
+        handle = client.get_workflow_handle_for(RawEntity.run, entity)
+        update_id = str(uuid.uuid4())
+        delay = 0.05
+        while True:
+            try:
+                reply = await handle.execute_update(
+                    RawEntity.dispatch, RawRequest(kind, payload), id=update_id
                 )
-            )
-            b, o, r = median_ratio(p, "p50_ms")
-            rows.append(
-                Row("1", f"dispatch {who}, {label}: p50 ms", "ms", b, o, r, "<= 1.10", r <= 1.10)
-            )
-    return rows
+                break
+            except WorkflowUpdateFailedError as exc:
+                if BUSY not in str(exc.cause):
+                    raise
+            await asyncio.sleep(delay * random_jitter())
+            delay = min(2.0, delay * 1.5)
+        if not reply.ok:
+            raise RuntimeError(f"hand: {kind} on {entity} failed: {reply.error}")
+
+    return Side("hand", dispatch, worker_pid=worker_pid)
+
+
+def random_jitter() -> float:
+    return 0.5 + 0.5 * (uuid.uuid4().int % 1000) / 1000
+
+
+def floor_side(client: Client, worker_pid: int | None = None) -> Side:
+    async def dispatch(entity: str, n: int) -> None:
+        kind, payload = command(n)
+        handle = client.get_workflow_handle_for(FloorEntity.run, entity)
+        await handle.execute_update(
+            FloorEntity.dispatch, RawRequest(kind, payload), id=str(uuid.uuid4())
+        )
+
+    return Side("floor", dispatch, worker_pid=worker_pid)
+
+
+async def create_raw(client: Client, kind: str, task_queue: str, entity: str) -> None:
+    workflow = RawEntity.run if kind == "hand" else FloorEntity.run
+    await client.start_workflow(
+        workflow,
+        RawInput(entity),
+        id=entity,
+        task_queue=task_queue,
+        search_attributes=TypedSearchAttributes([SearchAttributePair(STATE_KEY, "Todo")]),
+    )
+
+
+SIDES = ("floor", "hand", "ours")
+WORKER_VARIANT = {"floor": "floor", "hand": "raw", "ours": "ours"}
+
+#: (column, Sample attribute, what a ratio above 1 means)
+DYNAMIC = (
+    ("worker+client cpu ms/cmd", "worker_client_cpu_ms"),
+    ("worker cpu ms/cmd", "worker_cpu_ms"),
+    ("server cpu ms/cmd", "server_cpu_ms"),
+    ("cmd/s", "throughput"),
+    ("p50 ms", "p50_ms"),
+    ("p99 ms", "p99_ms"),
+)
+
+
+def spread(values: Sequence[float]) -> str:
+    ordered = sorted(values)
+    return f"{statistics.median(ordered):.2f} [{ordered[0]:.2f}-{ordered[-1]:.2f}]"
+
+
+def print_three_sides(title: str, reps: list[dict[str, Sample]]) -> None:
+    """Per figure: each side's median (and the range over repetitions), ours / hand per
+    repetition (median [min-max]) and the overhead (ours - hand) / (hand - floor)."""
+    print(title)
+    print(
+        f"{'figure':<26} | {'floor':>8} {'hand':>8} {'ours':>8} | {'ours/hand':^19} "
+        f"| {'overhead':^21}"
+    )
+    print("-" * 100)
+    for label, attr in DYNAMIC:
+        cols = {s: [getattr(r[s], attr) for r in reps] for s in SIDES}
+        ratios = [getattr(r["ours"], attr) / getattr(r["hand"], attr) for r in reps]
+        over = overheads(reps, attr)
+        print(
+            f"{label:<26} | "
+            + " ".join(f"{statistics.median(cols[s]):>8.2f}" for s in SIDES)
+            + f" | {spread(ratios):^19} | "
+            + (f"{spread(over):^21}" if over else f"{'-':^21}")
+        )
+    print("-" * 100)
+    print(
+        f"medians of {len(reps)} repetitions; ours/hand and overhead: median [min-max] over the "
+        "repetitions; overhead = (ours - hand) / (hand - floor), for costs only"
+    )
+    print()
+
+
+def overheads(reps: list[dict[str, Sample]], attr: str) -> list[float]:
+    if not attr.endswith("cpu_ms"):
+        return []
+    values = []
+    for r in reps:
+        floor, hand, ours = (getattr(r[s], attr) for s in SIDES)
+        # Below 1% apart, the difference is the clock's resolution, not a cost.
+        if hand - floor > 0.01 * hand:
+            values.append((ours - hand) / (hand - floor))
+    return values
+
+
+def client_groups(entities: list[str], clients: int) -> list[Targets]:
+    """``entities`` shared out among ``clients`` clients, none shared by two."""
+    groups = [entities[i::clients] for i in range(min(clients, len(entities)))]
+    return [g[0] if len(g) == 1 else g for g in groups]
+
+
+# -- the figures that do not move with load ----------------------------------------------------
+
+
+async def drive_through_continue_as_new(
+    side: Side, entity: str, client: Client, limit: int = 2_000
+) -> tuple[int, list[Any]]:
+    """Commands to ``entity`` until its run continues as new and one command ran in the
+    next; how many, and the histories of both runs."""
+    first_run = (await client.get_workflow_handle(entity).describe()).run_id
+    sent = 0
+    while sent < limit:
+        await side.timed(entity)
+        sent += 1
+        if sent % 25 == 0:
+            current = (await client.get_workflow_handle(entity).describe()).run_id
+            if current != first_run:
+                break
+    else:
+        raise RuntimeError(f"{side.name}: {entity} did not continue as new in {limit} commands")
+    histories = []
+    run_id: str | None = first_run
+    while run_id:
+        history = await client.get_workflow_handle(entity, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = (
+            last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+            if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            else None
+        )
+    return sent, histories
+
+
+def _data_bytes(payloads: Any) -> int:
+    return sum(len(p.data) for p in payloads)
+
+
+def load_free(sent: int, histories: list[Any]) -> dict[str, float]:
+    """Request and reply bytes (mean), continue-as-new input bytes, events per command."""
+    requests: list[int] = []
+    replies: list[int] = []
+    carried = 0
+    events = 0
+    for history in histories:
+        events += len(history.events)
+        for event in history.events:
+            kind = event.event_type
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                attrs = event.workflow_execution_update_accepted_event_attributes
+                requests.append(_data_bytes(attrs.accepted_request.input.args.payloads))
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                outcome = event.workflow_execution_update_completed_event_attributes.outcome
+                replies.append(_data_bytes(outcome.success.payloads))
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+                attrs = event.workflow_execution_continued_as_new_event_attributes
+                carried += _data_bytes(attrs.input.payloads)
+    return {
+        "request bytes": statistics.mean(requests),
+        "reply bytes": statistics.mean(replies),
+        "continue-as-new input bytes": carried,
+        "history events per command": events / sent,
+    }
+
+
+# -- the run -----------------------------------------------------------------------------------
 
 
 async def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     async with DevServer() as server:
-        raw_client = await Client.connect(server.target, data_converter=pydantic_data_converter)
-        runner = SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        assert server.pid is not None
+        pinned = args.pin and pin_threads(server.pid, {1}) and pin_threads(os.getpid(), {0})
+        router, _ = build_router()
+        plugin = RouterPlugin(router)
+        client = await Client.connect(server.target, plugins=[plugin])
+        raw_client = await Client.connect(
+            server.target, data_converter=client.config()["data_converter"]
         )
-        raw_worker = Worker(
-            raw_client,
-            task_queue="bench-raw",
-            workflows=[RawEntity],
-            workflow_runner=runner,
-            **WORKER_SETTINGS,
-        )
-        counters: list[dict[str, int]] = []
-        ours: dict[str, tuple[Client, WorkflowRouter, str]] = {}
-        workers = [raw_worker]
-        variants = [v for v in VARIANTS if args.sa_on or v[0] != "ours"]
-        for name, attributes, _ in variants:
-            router, seen = build_router()
-            counters.append(seen)
-            plugin = RouterPlugin(router, search_attributes=attributes)
-            client = await Client.connect(server.target, plugins=[plugin])
-            queue = f"bench-{name}"
-            ours[name] = (client, router, queue)
-            workers.append(Worker(client, task_queue=queue, **WORKER_SETTINGS))
         run_id = uuid.uuid4().hex[:6]
-        names = ["baseline", *ours]
-        singles = {n: f"{n}-{run_id}-seq" for n in names}
-        fleets = {n: [f"{n}-{run_id}-c{i}" for i in range(args.clients)] for n in names}
+        queues = {s: f"bench-{s}-{run_id}" for s in SIDES}
+        entities = {s: [f"{s}-{run_id}-{i}" for i in range(args.entities)] for s in SIDES}
         async with contextlib.AsyncExitStack() as stack:
-            for worker in workers:
-                await stack.enter_async_context(worker)
-            sides = [baseline_side(raw_client)]
-            for entity in [singles["baseline"], *fleets["baseline"]]:
-                await create_baseline(raw_client, "bench-raw", entity)
-            for name, (client, router, queue) in ours.items():
-                sides.append(ours_side(name, client, router, queue))
-                await asyncio.gather(
-                    *(create_ours(client, router, queue, e) for e in [singles[name], *fleets[name]])
+            workers = {
+                s: await stack.enter_async_context(
+                    WorkerProcess(server.target, queues[s], WORKER_VARIANT[s])
                 )
+                for s in SIDES
+            }
+            routers = RouterClient(client, router, task_queue=queues["ours"])
+            sides = [
+                floor_side(raw_client, workers["floor"].pid),
+                hand_side(raw_client, workers["hand"].pid),
+                ours_side("ours", client, router, queues["ours"], workers["ours"].pid),
+            ]
+            for kind in ("floor", "hand"):
+                await asyncio.gather(
+                    *(create_raw(raw_client, kind, queues[kind], e) for e in entities[kind])
+                )
+            await asyncio.gather(
+                *(
+                    routers.create(e, initial_state="Todo", data={"title": e})
+                    for e in entities["ours"]
+                )
+            )
+            singles: dict[str, Targets] = {s: entities[s] for s in SIDES}
+            fleets = {s: client_groups(entities[s], args.clients) for s in SIDES}
             scenarios = await measure(sides, singles, fleets, args, server.pid)
-    if any(c["middleware"] == 0 or c["hooks"] == 0 for c in counters):
-        raise RuntimeError(f"middleware/hooks did not run: {counters}")
+            memory = {s: workers[s].rss() / 2**20 for s in SIDES}
+            figures: dict[str, dict[str, float]] = {}
+            for side in sides[1:]:
+                entity = f"{side.name}-{run_id}-can"
+                if side.name == "hand":
+                    await create_raw(raw_client, "hand", queues["hand"], entity)
+                else:
+                    await routers.create(entity, initial_state="Todo", data={"title": entity})
+                sent, histories = await drive_through_continue_as_new(side, entity, client)
+                figures[side.name] = load_free(sent, histories)
+                figures[side.name]["worker RSS MiB"] = memory[side.name]
     elapsed = time.perf_counter() - started
-    shape = (
-        f"1 client seq: {args.seq} dispatches to one entity; {args.clients} clients: "
-        f"{args.per_client} sequential dispatches each, one entity per client, all at once"
+    placement = (
+        "dev server bound to CPU 1, workers and clients to CPU 0" if pinned else "no CPU binding"
     )
-    for ours_name, label in (
-        ("ours", "RouterState search attribute on (RouterPlugin's default)"),
-        ("ours-nosa", "RouterState search attribute off"),
-    ):
-        if ours_name not in names:
-            continue
-        table = pairs(scenarios, "baseline", ours_name)
-        print_pair_table(
-            f"entity dispatch: router entity ({ours_name}) vs hand-written workflow (baseline), "
-            f"{args.reps} repetitions, interleaved\n{shape}; {label}",
-            table,
-            LATENCY_THROUGHPUT,
-            ("baseline", ours_name),
+    shapes = {
+        "1 client seq": f"1 client, {args.seq} commands to {args.entities} entities in turn",
+        f"{args.clients} clients": (
+            f"{args.clients} clients at once, {args.per_client} commands each, "
+            f"{args.entities} entities shared out"
+        ),
+    }
+    for name, reps in scenarios.items():
+        print_three_sides(
+            f"benchmark 1, {shapes[name]}; {args.reps} repetitions, interleaved; {placement}",
+            reps,
         )
-        print_pair_table(
-            f"where the time goes ({ours_name}): CPU per dispatch",
-            table,
-            CPU,
-            ("baseline", ours_name),
-        )
-    record(
-        "bench_entity",
-        summary_rows(scenarios, args.clients, names),
-        [
-            "ours = RouterPlugin defaults, which upsert the RouterState search attribute on "
-            "every state change (every command in this benchmark changes the state); "
-            "SA off = RouterPlugin(search_attributes=False)",
-        ],
+    print(
+        "figures that do not move with load (one entity per side through its first "
+        "continue-as-new; resident memory with the entities in cache)"
     )
+    print(f"{'figure':<30} {'hand':>10} {'ours':>10} {'ours/hand':>10}")
+    for figure in figures["hand"]:
+        hand, ours = figures["hand"][figure], figures["ours"][figure]
+        print(f"{figure:<30} {hand:>10.2f} {ours:>10.2f} {ours / hand:>10.2f}")
+    print(f"(floor worker RSS {memory['floor']:.1f} MiB)")
+    print()
+    record("bench_entity", summary_rows(scenarios, figures, args.clients))
     print(f"total run time {elapsed:.0f} s")
+
+
+def _median(reps: list[dict[str, Sample]], side: str, attr: str) -> float:
+    return float(statistics.median(getattr(r[side], attr) for r in reps))
+
+
+def summary_rows(
+    scenarios: Scenarios, figures: dict[str, dict[str, float]], clients: int
+) -> list[Row]:
+    rows: list[Row] = []
+    many = scenarios[f"{clients} clients"]
+    one = scenarios["1 client seq"]
+
+    def row(what: str, unit: str, reps: list[dict[str, Sample]], attr: str, target: str) -> None:
+        ratio = statistics.median(getattr(r["ours"], attr) / getattr(r["hand"], attr) for r in reps)
+        limit = float(target.split()[-1]) if target != "-" else None
+        met = None if limit is None else (ratio >= limit if ">=" in target else ratio <= limit)
+        rows.append(
+            Row(
+                "1",
+                what,
+                unit,
+                _median(reps, "hand", attr),
+                _median(reps, "ours", attr),
+                ratio,
+                target,
+                met,
+            )
+        )
+
+    row(
+        f"{clients} clients: worker+client CPU ms/cmd",
+        "ms",
+        many,
+        "worker_client_cpu_ms",
+        "<= 1.05",
+    )
+    row(f"{clients} clients: server CPU ms/cmd", "ms", many, "server_cpu_ms", "<= 1.03")
+    row(f"{clients} clients: cmd/s", "cmd/s", many, "throughput", ">= 0.97")
+    row(f"{clients} clients: p50 ms", "ms", many, "p50_ms", "-")
+    row(f"{clients} clients: p99 ms", "ms", many, "p99_ms", "-")
+    row("1 client: worker+client CPU ms/cmd", "ms", one, "worker_client_cpu_ms", "-")
+    row("1 client: cmd/s", "cmd/s", one, "throughput", "-")
+    row("1 client: p50 ms", "ms", one, "p50_ms", "-")
+    over = overheads(many, "worker_client_cpu_ms")
+    if over:
+        hand_add = statistics.median(
+            r["hand"].worker_client_cpu_ms - r["floor"].worker_client_cpu_ms for r in many
+        )
+        ours_add = statistics.median(
+            r["ours"].worker_client_cpu_ms - r["hand"].worker_client_cpu_ms for r in many
+        )
+        value = statistics.median(over)
+        rows.append(
+            Row(
+                "1",
+                f"{clients} clients: overhead (ours-hand)/(hand-floor)",
+                "ms",
+                hand_add,
+                ours_add,
+                value,
+                "<= 0.40",
+                value <= 0.40,
+            )
+        )
+    targets = {
+        "request bytes": "<= 1.25",
+        "reply bytes": "<= 1.25",
+        "continue-as-new input bytes": "<= 2.00",
+        "history events per command": "<= 1.00",
+        "worker RSS MiB": "<= 1.10",
+    }
+    for figure, target in targets.items():
+        hand, ours = figures["hand"][figure], figures["ours"][figure]
+        ratio = ours / hand
+        rows.append(Row("1", figure, "", hand, ours, ratio, target, ratio <= float(target[3:])))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--reps", type=int, default=5, help="repetitions (each side once each)")
-    parser.add_argument("--seq", type=int, default=200, help="dispatches, 1 client scenario")
-    parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
-    parser.add_argument("--per-client", type=int, default=10, help="dispatches per client")
+    parser.add_argument("--entities", type=int, default=20, help="entities per side")
+    parser.add_argument("--seq", type=int, default=100, help="commands, 1 client scenario")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--per-client", type=int, default=20, help="commands per client")
     parser.add_argument(
-        "--sa-on",
+        "--pin",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also measure RouterPlugin's default (search attribute on); --no-sa-on skips it",
+        help="bind the dev server to one core and the rest to the other (with two cores)",
     )
     asyncio.run(run(parser.parse_args(argv)))
 
