@@ -50,6 +50,7 @@ from ..workflows._limits import id_problem, json_problem
 from ..workflows._messages import (
     CreateSpec,
     EntityInput,
+    compact_json,
     is_pydantic_json,
     reply_to_result,
 )
@@ -446,7 +447,8 @@ def _encode_request(
         return DispatchResult.failure(invalid("payload", problem))
     try:
         if fast:
-            payload = Payload(metadata=_JSON_METADATA, data=to_json(request))
+            # Unset fields are left out: the entity reads them as their defaults.
+            payload = Payload(metadata=_JSON_METADATA, data=compact_json(request))
         else:
             payload = converter.to_payloads([request])[0]
     except Exception as exc:

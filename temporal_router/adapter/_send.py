@@ -18,9 +18,9 @@ from temporalio.exceptions import ApplicationError
 
 from ..workflows import DISPATCH_UPDATE, DispatchReply, DispatchRequest
 
-# How the entity's validator words a refusal: internal to the workflows package and the
-# sending side, not public.
-from ..workflows._messages import REJECTION_TYPE, WireError
+# How the entity's validator words a refusal, and what its replies leave out for the
+# sender to put back: internal to the workflows package and the sending side, not public.
+from ..workflows._messages import REJECTION_TYPE, WireError, complete_reply
 
 __all__ = ["rejection_of", "send_command"]
 
@@ -67,7 +67,7 @@ async def send_command(
         if start is not None:
             await _settle(start)
         raise
-    return reply
+    return complete_reply(reply, workflow_id)
 
 
 async def _settle(start: WithStartWorkflowOperation[Any, Any]) -> None:

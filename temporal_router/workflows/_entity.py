@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections import OrderedDict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -66,6 +65,7 @@ from ._admission import (
 from ._entity_io import (
     JSON_METADATA,
     Outbox,
+    carried_replies,
     dispatch_request,
     entity_input,
     reactor_deliveries,
@@ -86,6 +86,7 @@ from ._messages import (
     HookRequest,
     HookState,
     ReactorDelivery,
+    compact_json,
     error_to_wire,
     is_pydantic_json,
     result_to_reply,
@@ -131,9 +132,7 @@ class EntityWorkflow:
         self._creation_error: ApplicationError | None = None
         self._lock = asyncio.Lock()
         # Carried state within its bounds (a raw start may carry any, without a key ring).
-        self._recent: OrderedDict[str, DispatchReply] = OrderedDict(
-            (r.command_id, r.reply) for r in input.recent[-self.options.remember_commands :]
-        )
+        self._recent = carried_replies(input, self.options.remember_commands)
         self._outbox = Outbox(input.outbox)
         #: Commands the validator decoded and parsed, for the handler (by update id).
         self._parsed: dict[str, tuple[DispatchRequest, Command]] = {}
@@ -258,7 +257,7 @@ class EntityWorkflow:
         # The input must stay within LIMITS.max_carry_bytes: the remembered replies get
         # what the rest leaves.
         budget = max(0, LIMITS.max_carry_bytes - len(to_json(carried)))
-        carried.recent = remembered_within(self._recent, budget)
+        carried.recent, carried.recent_packed = remembered_within(self._recent, budget)
         return carried
 
     async def _deliver(self, item: ReactorDelivery) -> None:
@@ -432,7 +431,7 @@ class EntityWorkflow:
         # Temporal would refuse, fails this command instead of every workflow task.
         try:
             reply = result_to_reply(result, definition, self._version + 1)
-            serialized = to_json(reply, inf_nan_mode="constants")
+            serialized = compact_json(reply, inf_nan_mode="constants")
         except Exception as exc:
             failure = UnexpectedFailure(exc, f"the command's result cannot be serialized: {exc}")
             return self._failure_reply(failure), None

@@ -10,7 +10,7 @@ on the far side of Temporal get the same result objects the pure router returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pydantic_core import to_json, to_jsonable_python
@@ -63,6 +63,8 @@ __all__ = [
     "RetrySettings",
     "SharedChange",
     "WireError",
+    "compact_json",
+    "complete_reply",
     "error_to_wire",
     "is_pydantic_json",
     "reply_to_result",
@@ -232,6 +234,10 @@ class EntityInput:
     #: The continue-as-new bound this run uses, fixed when the run starts so that replaying
     #: it never depends on the worker's current configuration (None: the worker's setting).
     max_history_events: int | None = None
+    #: More remembered replies (older than ``recent``), packed: the JSON of a list of
+    #: :class:`RememberedReply`, zlib-compressed, in base64. Replies repeat their snapshot's
+    #: shape, so packed they take a tenth of the room (see ``_entity_io.pack_replies``).
+    recent_packed: str | None = None
 
 
 @dataclass
@@ -350,13 +356,37 @@ def result_to_reply(
 ) -> DispatchReply:
     """The reply for ``result``; ``version`` is the entity's version after the dispatch."""
     if result.ok and result.workflow is not None:
+        snapshot = dict(definition.serialize(result.workflow, version=version))
+        # What the sender knows is left out of the reply (see complete_reply).
+        del snapshot["id"]
+        if snapshot["model_version"] == 1:
+            del snapshot["model_version"]
         return DispatchReply(
             ok=True,
-            snapshot=dict(definition.serialize(result.workflow, version=version)),
+            snapshot=snapshot,
             events=[{"type": e.type, "data": dump_model(e.data)} for e in result.events],
         )
     assert result.error is not None
     return DispatchReply(ok=False, error=error_to_wire(result.error))
+
+
+def compact_json(message: Any, **options: Any) -> bytes:
+    """The JSON of dataclass ``message`` without its top-level fields that are None (the
+    reader takes them as their defaults); values inside, such as user data, are kept as
+    they are. ``options`` go to ``pydantic_core.to_json``."""
+    present = {
+        f.name: value for f in fields(message) if (value := getattr(message, f.name)) is not None
+    }
+    return to_json(present, **options)
+
+
+def complete_reply(reply: DispatchReply, workflow_id: str) -> DispatchReply:
+    """``reply`` with the snapshot fields an entity leaves out of its replies (its id, and
+    ``model_version`` when it is 1) put back; called by whoever sent the command."""
+    if reply.snapshot is not None:
+        reply.snapshot.setdefault("id", workflow_id)
+        reply.snapshot.setdefault("model_version", 1)
+    return reply
 
 
 def reply_to_result(reply: DispatchReply, definition: WorkflowDefinition) -> DispatchResult:

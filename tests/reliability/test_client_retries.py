@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
@@ -105,8 +106,11 @@ async def test_old_replies_too_big_to_carry_still_apply_once(
     ) as client:
         ledger = RouterClient(client, router, task_queue=task_queue)
         entity = f"{task_queue}-big"
-        # 100 kB of data: 30 replies of it would not fit a continue-as-new input.
-        await ledger.create(entity, initial_state="Open", data={"ids": ["x" * 1000] * 100})
+        # 100 kB of data that does not compress (replies travel packed): 30 replies of it
+        # would not fit a continue-as-new input.
+        noise = random.Random(0)
+        ids = [noise.randbytes(500).hex() for _ in range(100)]
+        await ledger.create(entity, initial_state="Open", data={"ids": ids})
         first_run = (await client.get_workflow_handle(entity).describe()).run_id
         results = []
         for k in range(30):
