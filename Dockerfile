@@ -5,7 +5,7 @@
 #
 # Configured only through the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 # TEMPORAL_API_KEY, TEMPORAL_TLS_* (see docs/deployment.md) and the OTEL_* exporter variables.
-FROM python:3.11-slim
+FROM python:3.11.14-slim
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -165,8 +165,8 @@ def test_compose_runs_temporal_on_postgres_16_with_ui_jaeger_and_the_worker(
     assert _env(services[temporal])["DB"] == "postgres12"  # the PostgreSQL (v12+) plugin
     assert _env(services[temporal])["POSTGRES_SEEDS"] == postgres
     _service_named(services, "temporalio/ui:")
-    jaeger = _service_named(services, "jaegertracing/all-in-one:")
-    assert _env(services[jaeger])["COLLECTOR_OTLP_ENABLED"] == "true"
+    jaeger = _service_named(services, "jaegertracing/jaeger:")
+    assert _version(images[jaeger])[0] == 2  # Jaeger v2: OTLP is on by default
     assert worker["build"] in (".", {"context": "."})
     assert not any(i.endswith(":latest") or ":" not in i for i in images.values() if i)
 
@@ -209,6 +209,136 @@ def test_worker_depends_on_everything_it_talks_to(
     assert _depends_on(services[schema])[postgres] == "service_healthy"
 
 
+# -- compose: pinned images, health checks ------------------------------------------------------
+
+#: ``name:tag`` with an optional ``@sha256:`` digest (deploy/pin-digests.sh adds it).
+_PINNED = re.compile(r"^(?P<name>[\w./-]+):(?P<tag>[\w.-]+)(?:@sha256:[0-9a-f]{64})?$")
+
+
+def _version(image: str) -> tuple[int, ...]:
+    match = _PINNED.match(image)
+    assert match is not None, f"{image}: not name:tag[@sha256:...]"
+    numbers = re.match(r"^(\d+(?:\.\d+)*)(?:-[\w.]+)?$", match["tag"])
+    assert numbers is not None, f"{image}: the tag is not a version"
+    return tuple(int(n) for n in numbers.group(1).split("."))
+
+
+def _dev_server_versions() -> dict[str, str]:
+    """What the `temporal` CLI's dev server runs: ``temporal version 1.9.1 (Server 1.32.0, UI
+    2.54.1)`` -> ``{"server": "1.32.0", "ui": "2.54.1"}``."""
+    out = subprocess.run(
+        [find_temporal_cli(), "--version"], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    found = dict(re.findall(r"\b(Server|UI) (\d+\.\d+\.\d+)", out))
+    assert set(found) == {"Server", "UI"}, out
+    return {"server": found["Server"], "ui": found["UI"]}
+
+
+def _one_shot(services: Mapping[str, Any]) -> set[str]:
+    """Services something waits for to complete: jobs, not long-running services."""
+    return {
+        target
+        for service in services.values()
+        for target, condition in _depends_on(service).items()
+        if condition == "service_completed_successfully"
+    }
+
+
+def test_every_image_is_pinned_to_an_exact_version(services: dict[str, dict[str, Any]]) -> None:
+    images = [_expand(s["image"]) for s in services.values() if "image" in s]
+    assert len(images) >= 6
+    for image in images:
+        assert "$" not in image, image  # no variable: the version is the one tested
+        version = _version(image)
+        # PostgreSQL versions are MAJOR.MINOR; everything else here is MAJOR.MINOR.PATCH.
+        exact = 2 if image.startswith("postgres:") else 3
+        assert len(version) == exact, f"{image}: not an exact version (no bare major, no latest)"
+
+
+def test_temporal_images_are_the_dev_servers_versions(services: dict[str, dict[str, Any]]) -> None:
+    """Local development (the CLI's dev server, DevServer, the tests) and the compose stack run
+    the same Temporal server and UI."""
+    wanted = _dev_server_versions()
+    by_name: dict[str, set[str]] = {}
+    for service in services.values():
+        match = _PINNED.match(_expand(service.get("image", "")))
+        if match is not None:
+            by_name.setdefault(match["name"], set()).add(match["tag"])
+    assert by_name["temporalio/server"] == {wanted["server"]}
+    assert by_name["temporalio/admin-tools"] == {wanted["server"]}
+    assert by_name["temporalio/ui"] == {wanted["ui"]}
+
+
+def test_every_long_running_service_has_a_health_check_that_dependents_wait_for(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    jobs = _one_shot(services)
+    assert len(jobs) == 2  # temporal-schema, temporal-setup
+    long_running = set(services) - jobs
+    assert len(long_running) == 5  # postgresql, temporal, temporal-ui, jaeger, worker
+    for name in long_running:
+        check = services[name].get("healthcheck") or {}
+        test = check.get("test")
+        assert test, f"{name} has no health check"
+        assert test[0] in ("CMD", "CMD-SHELL"), f"{name}: {test}"
+        assert not check.get("disable"), name
+    for name in jobs:
+        assert "healthcheck" not in services[name], f"{name} is a job: it is waited for to finish"
+    for name, service in services.items():
+        for target, condition in _depends_on(service).items():
+            expected = "service_completed_successfully" if target in jobs else "service_healthy"
+            assert condition == expected, f"{name} -> {target}: {condition}, not {expected}"
+
+
+def test_the_tracing_backends_health_check_is_jaegers_health_extension(
+    services: dict[str, dict[str, Any]], worker: dict[str, Any]
+) -> None:
+    """The worker waits for the OTLP receiver it exports to: the service and port of its
+    endpoint, whose health check asks Jaeger v2's healthcheckv2 extension (port 13133)."""
+    host, _ = _host_port(_env(worker)["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    assert _service_named(services, "jaegertracing/jaeger:") == host
+    assert _depends_on(worker)[host] == "service_healthy"
+    test = services[host]["healthcheck"]["test"]
+    assert any(urlsplit(arg).port == 13133 for arg in test if arg.startswith("http"))
+
+
+def test_pin_digests_rewrites_every_image_to_its_digest(tmp_path: Path) -> None:
+    """deploy/pin-digests.sh against a stand-in `docker` (no registry here): every compose
+    image and the Dockerfile's base become ``name:tag@sha256:...``, and a second run keeps
+    the file valid."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$1 $2" = "buildx version" ] && exit 0\n'
+        'printf "sha256:%s\\n" "$(printf %s "$4" | sha256sum | cut -c1-64)"\n'
+    )
+    fake.chmod(0o755)
+    compose_copy = tmp_path / "docker-compose.yml"
+    docker_copy = tmp_path / "Dockerfile"
+    compose_copy.write_text(COMPOSE_FILE.read_text())
+    docker_copy.write_text(DOCKERFILE.read_text())
+    env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ["PATH"]])}
+    script = REPO / "deploy" / "pin-digests.sh"
+    subprocess.run(["sh", "-n", str(script)], check=True)
+    for _ in range(2):
+        done = subprocess.run(
+            ["sh", str(script), str(compose_copy), str(docker_copy)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    pinned = yaml.safe_load(compose_copy.read_text())["services"]
+    original = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    for name, service in pinned.items():
+        if "image" in service:
+            tag, _, digest = service["image"].partition("@")
+            assert tag == original[name]["image"].split("@")[0]
+            assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), service["image"]
+    (base,) = [line for line in docker_copy.read_text().splitlines() if line.startswith("FROM ")]
+    assert re.fullmatch(r"FROM python:3\.11\.14-slim@sha256:[0-9a-f]{64}", base)
+
+
 # -- compose: ports ------------------------------------------------------------------------------
 
 
@@ -217,7 +347,7 @@ def test_ports_are_the_usual_ones_and_consistent(
 ) -> None:
     temporal = _service_named(services, "temporalio/server:")
     ui = _service_named(services, "temporalio/ui:")
-    jaeger = _service_named(services, "jaegertracing/all-in-one:")
+    jaeger = _service_named(services, "jaegertracing/jaeger:")
     assert _published(services[temporal]) == {TEMPORAL_PORT: TEMPORAL_PORT}
     assert _published(services[ui]) == {UI_PORT: UI_PORT}
     assert _published(services[jaeger]) == {
@@ -327,7 +457,9 @@ def _dockerfile_argv() -> list[str]:
 
 def test_dockerfile_installs_the_package_with_otlp_on_python_311_slim_as_non_root() -> None:
     steps = _dockerfile()
-    assert [rest for i, rest in steps if i == "FROM"] == ["python:3.11-slim"]
+    (base,) = [rest for i, rest in steps if i == "FROM"]
+    assert base.split("@")[0] == "python:3.11.14-slim"  # an exact patch release
+    assert _PINNED.match(base), base
     installs = [
         n
         for n, (i, rest) in enumerate(steps)
