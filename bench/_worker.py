@@ -4,9 +4,11 @@ from ``/proc`` alone: ``python -m bench._worker --target HOST:PORT --task-queue 
 Variants (all on benchmark 1's models, same worker settings):
 
 * ``ours``: the router entity on ``RouterPlugin(router)`` (its sandbox pass-through:
-  ``PASSTHROUGH_MODULES``), plus :mod:`bench._user_workflow`;
-* ``minimal``: the same, but a sandbox that passes through only what is strictly needed,
-  :data:`STRICTLY_NEEDED`; everything else not in temporalio's default pass-through list
+  ``PASSTHROUGH_MODULES``, plus the user's models module, :data:`USER_MODULES`, through
+  ``passthrough_modules=``), plus :mod:`bench._user_workflow`;
+* ``hand``: the same, but with the sandbox a competent user configures by hand,
+  :data:`HAND_CONFIGURED`: pydantic, their models module and the part of the library the
+  entity cannot run without; everything else not in temporalio's default pass-through list
   (the rest of the library, OpenTelemetry) is re-imported by every sandbox that imports it;
 * ``raw``: benchmark 1's hand-written workflow (:mod:`bench._raw_entity`).
 
@@ -32,7 +34,7 @@ from ._raw_entity import RawEntity
 from ._user_workflow import BenchUserWorkflow
 from .bench_entity import WORKER_SETTINGS, build_router
 
-VARIANTS = ("ours", "minimal", "raw")
+VARIANTS = ("ours", "hand", "raw")
 #: What the entity workflow cannot do without. Its classes are created at run time in
 #: ``temporal_router.workflows._entity``, which the sandbox imports to find them, so that
 #: module must be the worker's own. ``_entity`` alone is not enough: the sandbox's
@@ -40,17 +42,30 @@ VARIANTS = ("ours", "minimal", "raw")
 #: (``temporal_router.workflows._messages``) through the sandbox's ``sys.modules``, and
 #: decoding ``EntityInput`` fails ("not fully defined") unless that module is there too.
 STRICTLY_NEEDED = ("temporal_router.workflows",)
+#: The user's own models (benchmark 1's), which :mod:`bench._user_workflow` imports.
+USER_MODULES = ("bench._entity_models",)
+#: The sandbox a competent user sets up by hand for a worker that hosts these workflows:
+#: pydantic (temporalio's defaults pass it through already; named here as a user would),
+#: their models module, and the strict minimum of the library.
+HAND_CONFIGURED = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    *USER_MODULES,
+    *STRICTLY_NEEDED,
+)
 
 
-class MinimalPassthroughPlugin(RouterPlugin):
-    """``RouterPlugin`` whose sandbox passes through only :data:`STRICTLY_NEEDED`."""
+class HandConfiguredPlugin(RouterPlugin):
+    """``RouterPlugin`` whose sandbox passes through :data:`HAND_CONFIGURED` (on top of
+    temporalio's defaults) in place of ``PASSTHROUGH_MODULES``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
 
         def runner(existing: WorkflowRunner | None) -> WorkflowRunner:
             return SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*STRICTLY_NEEDED)
+                restrictions=SandboxRestrictions.default.with_passthrough_modules(*HAND_CONFIGURED)
             )
 
         self.workflow_runner = runner
@@ -72,9 +87,12 @@ async def serve(args: argparse.Namespace) -> None:
         )
     else:
         router, _ = build_router()
-        kind = RouterPlugin if args.variant == "ours" else MinimalPassthroughPlugin
+        kind = RouterPlugin if args.variant == "ours" else HandConfiguredPlugin
         plugin = kind(
-            router, search_attributes=args.search_attributes, workflows=[BenchUserWorkflow]
+            router,
+            search_attributes=args.search_attributes,
+            workflows=[BenchUserWorkflow],
+            passthrough_modules=USER_MODULES,
         )
         client = await Client.connect(args.target, plugins=[plugin])
         worker = Worker(client, task_queue=args.task_queue, **settings)
