@@ -348,7 +348,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--reps", type=int, default=5, help="repetitions (each side once each)")
+    parser.add_argument("--reps", type=int, default=7, help="repetitions (each side once each)")
     parser.add_argument("--seq", type=int, default=200, help="dispatches, 1 client scenario")
     parser.add_argument("--clients", type=int, default=50, help="concurrent clients")
     parser.add_argument("--per-client", type=int, default=10, help="dispatches per client")
