@@ -1,16 +1,17 @@
 """Benchmark 4's user workflow: a module written the ordinary way, importing the library
-(and OpenTelemetry, as a traced application does) at top level, with no
-``imports_passed_through()``. Under a default sandbox each run re-imports whatever of that
-is not passed through; under ``RouterPlugin``'s pass-through it is the worker's own.
+(and OpenTelemetry, as a traced application does) and the user's own pydantic models at top
+level, with no ``imports_passed_through()``. Under a sandbox each run re-imports whatever of
+that is not passed through; what the worker passes through is the worker's own.
 
 It imports the router core (``temporal_router``), what a module that defines routers
-needs."""
+needs, and benchmark 1's models (``bench._entity_models``), which it validates."""
 
 from __future__ import annotations
 
 from opentelemetry import trace
 from temporalio import workflow
 
+from bench._entity_models import Started
 from temporal_router import current_caller
 
 __all__ = ["BenchUserWorkflow"]
@@ -26,11 +27,12 @@ class BenchUserWorkflow:
         self._released = False
 
     @workflow.run
-    async def run(self, wait: bool) -> str | None:
+    async def run(self, wait: bool) -> str:
         caller = current_caller()
+        started = Started(by="anonymous" if caller is None else caller.identity)
         if wait:
             await workflow.wait_condition(lambda: self._released)
-        return None if caller is None else caller.identity
+        return started.by
 
     @workflow.signal
     def release(self) -> None:

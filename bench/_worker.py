@@ -4,9 +4,11 @@ from ``/proc`` alone: ``python -m bench._worker --target HOST:PORT --task-queue 
 Variants (all on benchmark 1's models, same worker settings):
 
 * ``ours``: the router entity on ``RouterPlugin(router)`` (its sandbox pass-through:
-  ``PASSTHROUGH_MODULES``), plus :mod:`bench._user_workflow`;
-* ``minimal``: the same, but a sandbox that passes through only what is strictly needed,
-  :data:`STRICTLY_NEEDED`; everything else not in temporalio's default pass-through list
+  ``PASSTHROUGH_MODULES``, plus the user's models module, :data:`USER_MODULES`, through
+  ``passthrough_modules=``), plus :mod:`bench._user_workflow`;
+* ``hand``: the same, but with the sandbox a competent user configures by hand,
+  :data:`HAND_CONFIGURED`: pydantic, their models module and the part of the library the
+  entity cannot run without; everything else not in temporalio's default pass-through list
   (the rest of the library, OpenTelemetry) is re-imported by every sandbox that imports it;
 * ``raw``: benchmark 1's hand-written workflow (:mod:`bench._raw_entity`);
 * ``floor``: benchmark 1's floor, a workflow whose Update does nothing.
@@ -29,7 +31,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from ._harness import WORKER_SETTINGS
 
-VARIANTS = ("ours", "minimal", "raw", "floor")
+VARIANTS = ("ours", "hand", "raw", "floor")
 #: What the entity workflow cannot do without. Its classes are created at run time in
 #: ``temporal_router.workflows._entity``, which the sandbox imports to find them, so that
 #: module must be the worker's own. ``_entity`` alone is not enough: the sandbox's
@@ -37,8 +39,21 @@ VARIANTS = ("ours", "minimal", "raw", "floor")
 #: (``temporal_router.workflows._messages``) through the sandbox's ``sys.modules``, and
 #: decoding ``EntityInput`` fails ("not fully defined") unless that module is there too.
 STRICTLY_NEEDED = ("temporal_router.workflows",)
-#: What a user writing the entity by hand passes through: pydantic and their models.
-HAND_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", "bench._entity_models")
+#: The user's own models (benchmark 1's), which :mod:`bench._user_workflow` imports.
+USER_MODULES = ("bench._entity_models",)
+#: The sandbox a competent user sets up by hand for a worker that hosts these workflows:
+#: pydantic (temporalio's defaults pass it through already; named here as a user would),
+#: their models module, and the strict minimum of the library.
+HAND_CONFIGURED = (
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    *USER_MODULES,
+    *STRICTLY_NEEDED,
+)
+#: What a user writing the entity without the library passes through: pydantic and their
+#: models.
+RAW_PASSTHROUGH = ("pydantic", "pydantic_core", "annotated_types", *USER_MODULES)
 
 
 async def hand_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
@@ -48,7 +63,7 @@ async def hand_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Wor
 
     client = await Client.connect(args.target, data_converter=pydantic_data_converter)
     runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*HAND_PASSTHROUGH)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*RAW_PASSTHROUGH)
     )
     return Worker(
         client,
@@ -60,14 +75,15 @@ async def hand_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Wor
 
 
 async def router_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
-    """The router entity on ``RouterPlugin`` (``ours``) or on the minimal pass-through."""
+    """The router entity on ``RouterPlugin`` (``ours``) or on a hand-configured sandbox."""
     from temporal_router.adapter import RouterPlugin
 
     from ._user_workflow import BenchUserWorkflow
     from .bench_entity import build_router
 
-    class MinimalPassthroughPlugin(RouterPlugin):
-        """``RouterPlugin`` whose sandbox passes through only :data:`STRICTLY_NEEDED`."""
+    class HandConfiguredPlugin(RouterPlugin):
+        """``RouterPlugin`` whose sandbox passes through :data:`HAND_CONFIGURED` (on top of
+        temporalio's defaults) in place of ``PASSTHROUGH_MODULES``."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -75,15 +91,20 @@ async def router_worker(args: argparse.Namespace, settings: dict[str, Any]) -> W
             def runner(existing: WorkflowRunner | None) -> WorkflowRunner:
                 return SandboxedWorkflowRunner(
                     restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                        *STRICTLY_NEEDED
+                        *HAND_CONFIGURED
                     )
                 )
 
             self.workflow_runner = runner
 
     router, _ = build_router()
-    kind = RouterPlugin if args.variant == "ours" else MinimalPassthroughPlugin
-    plugin = kind(router, search_attributes=args.search_attributes, workflows=[BenchUserWorkflow])
+    kind = RouterPlugin if args.variant == "ours" else HandConfiguredPlugin
+    plugin = kind(
+        router,
+        search_attributes=args.search_attributes,
+        workflows=[BenchUserWorkflow],
+        passthrough_modules=USER_MODULES,
+    )
     client = await Client.connect(args.target, plugins=[plugin])
     return Worker(client, task_queue=args.task_queue, **settings)
 

@@ -1,16 +1,22 @@
 """Benchmark 4: what a worker spends per dispatch and per cached entity, and what the
-plugin's sandbox pass-through saves: ``python -m bench.bench_worker_cost``.
+plugin's sandbox pass-through saves against a worker configured by hand:
+``python -m bench.bench_worker_cost``.
 
 The worker runs in a subprocess (:mod:`bench._worker`) and its CPU time and resident memory
 are read from ``/proc/<pid>``, so they are its own: the dev server and the clients (this
 process) are not counted. Two variants, a fresh worker process and task queue for each in
 every repetition, variant order rotating:
 
-* ``minimal`` (the baseline): a sandbox that passes through only what is strictly needed,
-  ``temporal_router.workflows`` (see ``bench._worker.STRICTLY_NEEDED``: ``_entity`` alone
-  does not work). Anything else of the library, and OpenTelemetry, is re-imported by every
-  sandbox that imports it; pydantic is in temporalio's default pass-through list anyway;
-* ``ours``: ``RouterPlugin``'s pass-through, ``PASSTHROUGH_MODULES``.
+* ``hand`` (the baseline): the sandbox a competent user configures by hand
+  (``bench._worker.HAND_CONFIGURED``, on top of temporalio's defaults): pydantic,
+  ``pydantic_core`` and ``annotated_types`` (temporalio's defaults pass them through
+  already; the user names them anyway), the user's models module (``bench._entity_models``)
+  and the part of the library an entity cannot run without, ``temporal_router.workflows``
+  (``bench._worker.STRICTLY_NEEDED``: ``_entity`` alone does not work). The rest of the
+  library, and OpenTelemetry, are re-imported by every sandbox that imports them (a user
+  who also named ``temporal_router`` and ``opentelemetry`` would have ``ours``);
+* ``ours``: ``RouterPlugin``'s pass-through, ``PASSTHROUGH_MODULES``, plus the same models
+  module (``passthrough_modules=``), as the same user would pass it to the plugin.
 
 Two workloads on each worker:
 
@@ -19,13 +25,17 @@ Two workloads on each worker:
   created (each builds one sandboxed workflow instance) and resident memory per cached
   entity (all stay cached). Then ``--dispatches`` commands spread over them, all their
   clients at once: worker CPU seconds per 1,000 dispatches.
-* ``user wf``: :mod:`bench._user_workflow`, a workflow module that imports the library and
-  OpenTelemetry the ordinary way. ``--user-runs`` runs that finish at once (worker CPU per
+* ``user wf``: :mod:`bench._user_workflow`, a workflow module that imports the library,
+  OpenTelemetry and the user's models the ordinary way. ``--user-runs`` runs that finish at once (worker CPU per
   run), then as many that stay open and cached (memory per cached workflow).
 
-Ratios are ours / minimal: below 1 is what the pass-through saves. The issue sets no target
-here, so the summary reports the figures. The entity lines compare the same code path (with
-the minimum, an entity re-imports nothing either way), so their spread is the noise level.
+Ratios are ours / hand: below 1 is what the pass-through saves. The issue sets no figure;
+the targets here are that the plugin's pass-through never costs more than the hand-made one:
+every ratio <= 1.10 (the 10% margin the other benchmarks allow for noise). The entity lines
+compare the same code path (with either sandbox an entity re-imports nothing: its class and
+all library code it runs are the worker's own), so they are expected at 1.0 and their spread
+is the noise level; the user-workflow lines are where the lists differ (the library and
+OpenTelemetry, re-imported per run under ``hand``), expected well below 1.
 """
 
 from __future__ import annotations
@@ -46,7 +56,9 @@ from ._harness import Row, WorkerProcess, concurrent, print_pair_table, record, 
 from ._user_workflow import BenchUserWorkflow
 from .bench_entity import build_router, ours_side
 
-VARIANTS = ("minimal", "ours")
+VARIANTS = ("hand", "ours")
+#: Target for every ratio ours / hand (see the module docstring).
+TARGET = 1.10
 
 
 @dataclass
@@ -150,12 +162,13 @@ async def run(args: argparse.Namespace) -> None:
                 costs[variant] = await measure(server, client, variant, queue, args)
             reps.append(costs)
     elapsed = time.perf_counter() - started
-    pairs = [(r["minimal"], r["ours"]) for r in reps]
+    pairs = [(r["hand"], r["ours"]) for r in reps]
     scenario = {f"{args.entities} entities": pairs}
-    names = ("minimal", "ours")
+    names = ("hand", "ours")
     print_pair_table(
-        f"worker cost, entity: RouterPlugin's pass-through (ours) vs only "
-        f"temporal_router.workflows passed through (minimal), worker in its own process, "
+        f"worker cost, entity: RouterPlugin's pass-through (ours) vs a hand-configured "
+        f"sandbox: pydantic, the user's models, temporal_router.workflows (hand); worker in "
+        f"its own process, "
         f"{args.reps} repetitions, interleaved\n{args.entities} entities created 20 at a "
         f"time, then {args.dispatches} dispatches over them, all at once",
         scenario,
@@ -163,7 +176,8 @@ async def run(args: argparse.Namespace) -> None:
         names,
     )
     print_pair_table(
-        f"worker cost, user workflow module importing temporal_router and opentelemetry: "
+        f"worker cost, user workflow module importing temporal_router, opentelemetry and the "
+        f"user's models: "
         f"{args.user_runs} runs to completion, then {args.user_runs} kept open",
         {f"{args.user_runs} runs": pairs},
         USER,
@@ -190,19 +204,20 @@ async def run(args: argparse.Namespace) -> None:
                 base,
                 ours,
                 ratio,
-                "report",
-                None,
+                f"<= {TARGET:.2f}",
+                ratio <= TARGET,
             )
         )
     record(
         "bench_worker_cost",
         rows,
         [
-            "baseline = a sandbox passing through only temporal_router.workflows (the strict "
-            "minimum; _entity alone fails to decode EntityInput); ratio < 1 is what "
-            "RouterPlugin's pass-through saves; the issue sets no target; the entity lines "
-            "compare the same code path (nothing is re-imported either way): their spread is "
-            "the noise level",
+            "baseline = a sandbox configured by hand: pydantic, the user's models module and "
+            "temporal_router.workflows (what the entity cannot run without) passed through; "
+            "ours = RouterPlugin's PASSTHROUGH_MODULES + the same models module; ratio < 1 is "
+            "what the plugin's list saves; target (the benchmark's, the issue sets none): "
+            "never costlier, ratio <= 1.10; the entity lines compare the same code path "
+            "(nothing is re-imported either way): their spread is the noise level",
         ],
     )
     print(f"total run time {elapsed:.0f} s")
