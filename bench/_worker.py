@@ -74,7 +74,10 @@ async def serve(args: argparse.Namespace) -> None:
         router, _ = build_router()
         kind = RouterPlugin if args.variant == "ours" else MinimalPassthroughPlugin
         plugin = kind(
-            router, search_attributes=args.search_attributes, workflows=[BenchUserWorkflow]
+            router,
+            search_attributes=args.search_attributes,
+            max_history_events=args.max_history_events,
+            workflows=[BenchUserWorkflow],
         )
         client = await Client.connect(args.target, plugins=[plugin])
         worker = Worker(client, task_queue=args.task_queue, **settings)
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--variant", choices=VARIANTS, required=True)
     parser.add_argument("--max-cached", type=int, default=1000)
+    parser.add_argument(
+        "--max-history-events", type=int, default=2_000, help="continue-as-new bound (ours)"
+    )
     parser.add_argument("--search-attributes", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
     asyncio.run(serve(args))
