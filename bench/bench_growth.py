@@ -20,7 +20,8 @@ retried). Each timed command is classified:
   remembered replies) goes out in the same task completion as this command's reply (the
   benchmark prints a continued run's last events to show it);
 * ``first``: the first command of the next run (a new workflow instance on the worker: its
-  sandbox and input decoded, the carried replies included);
+  sandbox and input decoded, the carried replies included; it races the new run's start
+  task, and is accepted in it or in a task of its own after it: the benchmark counts which);
 * ``steady``: every other command of the same stream (the baseline).
 
 Reported per class: count, p50, p99, max, and each against the steady p50 (targets, issue:
@@ -218,13 +219,36 @@ async def continue_as_new(server: DevServer, args: argparse.Namespace) -> CanRes
             lengths.append(description.history_length)
         per_run = [sum(t.run_id == r for t in timed) for r in runs[1:-1]]
         tail = (await client.get_workflow_handle(entity, run_id=runs[1]).fetch_history()).events
-        head = (await client.get_workflow_handle(entity, run_id=runs[2]).fetch_history()).events
+        # Was a new run's first command in its first workflow task, or did it wait for a
+        # task of its own after the start's (the two race)?
+        heads: dict[bool, Sequence[Any]] = {}
+        in_first = 0
+        carried: list[int] = []
+        for run_id in runs[1:]:
+            events = (
+                await client.get_workflow_handle(entity, run_id=run_id).fetch_history()
+            ).events
+            started = events[0].workflow_execution_started_event_attributes
+            carried.append(sum(p.ByteSize() for p in started.input.payloads))
+            kinds = [e.event_type for e in events]
+            completed = kinds.index(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+            first = kinds[completed + 1] == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+            in_first += first
+            heads.setdefault(first, events[: completed + 6])
     classes = classify(timed)
     notes = [
         f"continued runs' history at continue-as-new: {min(lengths)}-{max(lengths)} events "
         f"(bound {args.max_history}); {statistics.median(per_run):.0f} commands per whole run",
         f"a continued run's last events: {event_names(tail[-5:])}",
-        f"the next run's first events: {event_names(head[:9])}",
+        f"input each new run started with (carried snapshot, remembered replies, ...): "
+        f"{min(carried) / 1024:.0f}-{max(carried) / 1024:.0f} KiB",
+        f"new runs whose first command was in their first workflow task: {in_first} of "
+        f"{len(runs) - 1}; the others' first command waited for a task after the start's",
+        *(
+            f"a new run's first events ({'one task' if one else 'two tasks'}): "
+            f"{event_names(events)}"
+            for one, events in sorted(heads.items(), reverse=True)
+        ),
         "dispatches refused BUSY and retried: "
         + ", ".join(f"{k} {sum(t.attempts > 1 for t in v)}" for k, v in classes.items()),
     ]
@@ -659,11 +683,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--warm", type=int, default=1_000, help="untimed commands before the timed ones"
     )
-    parser.add_argument("--cycles", type=int, default=12, help="timed continue-as-new cycles")
+    parser.add_argument("--cycles", type=int, default=10, help="timed continue-as-new cycles")
     parser.add_argument("--small", type=int, default=300, help="history events, short entity")
     parser.add_argument("--large", type=int, default=2_000, help="history events, long entity")
     parser.add_argument("--rounds", type=int, default=40, help="cache-miss commands per length")
-    parser.add_argument("--replays", type=int, default=20, help="Replayer runs per history")
+    parser.add_argument("--replays", type=int, default=8, help="Replayer runs per history")
     parser.add_argument(
         "--idle", type=int, default=2_000, help="idle entities per worker (0: skip memory)"
     )
