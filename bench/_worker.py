@@ -102,6 +102,7 @@ async def router_worker(args: argparse.Namespace, settings: dict[str, Any]) -> W
     plugin = kind(
         router,
         search_attributes=args.search_attributes,
+        max_history_events=args.max_history_events,
         workflows=[BenchUserWorkflow],
         passthrough_modules=USER_MODULES,
     )
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--variant", choices=VARIANTS, required=True)
     parser.add_argument("--max-cached", type=int, default=1000)
+    parser.add_argument(
+        "--max-history-events", type=int, default=2_000, help="continue-as-new bound (ours)"
+    )
     parser.add_argument("--search-attributes", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
     asyncio.run(serve(args))
