@@ -42,6 +42,7 @@ __all__ = [
     "rotate",
     "sequential",
     "server_idle",
+    "stop_child",
 ]
 
 #: Directory where each benchmark writes its summary rows (``<bench>.json``); set by
@@ -179,17 +180,20 @@ class WorkerProcess:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        if self.proc is not None:
+            await stop_child(self.proc, 30)
+
+
+async def stop_child(proc: asyncio.subprocess.Process, timeout: float) -> None:
+    """Close the stdin of a child that runs until then; kill it after ``timeout`` s."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
 
 
 async def server_idle(pid: int | None, *, window: float = 0.1, limit: float = 10.0) -> None:

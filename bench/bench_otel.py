@@ -83,7 +83,7 @@ from temporal_router.otel import (
 )
 from temporal_router.testing import DevServer
 
-from ._harness import Row, median_ratio, print_pair_table, proc_cpu_seconds, record
+from ._harness import Row, median_ratio, print_pair_table, proc_cpu_seconds, record, stop_child
 from .bench_entity import (
     CPU,
     LATENCY_THROUGHPUT,
@@ -143,17 +143,8 @@ class Receiver:
         return await asyncio.to_thread(get)
 
     async def __aexit__(self, *exc: object) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        if self.proc is not None:
+            await stop_child(self.proc, 10)
 
 
 @contextlib.contextmanager

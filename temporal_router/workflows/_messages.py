@@ -270,7 +270,13 @@ class WireError:
 
 @dataclass
 class DispatchReply:
-    """The result of the ``dispatch`` update."""
+    """The result of the ``dispatch`` update.
+
+    On the wire, ``snapshot`` leaves out what the sender knows: the entity's ``id``, and
+    ``model_version`` when it is 1 (the default). ``RouterClient``, ``dispatch_to_host`` and
+    the reactor's delivery put them back (:func:`complete_reply`); a plain Temporal client
+    reading the Update's result sees the short form.
+    """
 
     ok: bool
     snapshot: dict[str, Any] | None = None

@@ -22,8 +22,9 @@ class EntityOptions:
             starts with, so a changed setting applies from an entity's next run; a first run
             reads the current setting, also when it is replayed.
         remember_commands: How many recent command replies to keep for exactly-once retries.
-            Across continue-as-new only the newest replies that fit Temporal's payload limit
-            are kept whole; older ids answer ``router`` / ``ALREADY_APPLIED`` (not applied).
+            Across continue-as-new they travel compressed; only the newest that fit
+            ``LIMITS.max_carry_bytes`` are kept whole, older ids answer ``router`` /
+            ``ALREADY_APPLIED`` (not applied).
         dispatch_timeout: Fail a dispatch whose handler runs longer (workflow time) with
             ``unexpected``, so a stuck handler cannot wedge the entity. None (default): no
             limit, and no timer per dispatch (a timer costs two history events).
