@@ -356,9 +356,9 @@ async def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--reps", type=int, default=5, help="repetitions (each side once each)")
-    parser.add_argument("--seq", type=int, default=20, help="hooks, 1 client scenario")
+    parser.add_argument("--seq", type=int, default=25, help="hooks, 1 client scenario")
     parser.add_argument("--clients", type=int, default=10, help="concurrent parents")
-    parser.add_argument("--per-client", type=int, default=5, help="hooks per parent")
+    parser.add_argument("--per-client", type=int, default=10, help="hooks per parent")
     parser.add_argument(
         "--pin",
         action=argparse.BooleanOptionalAction,
