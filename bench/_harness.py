@@ -252,6 +252,11 @@ class Sample:
         return 1000 * (self.worker_cpu + self.cpu) / self.count
 
     @property
+    def all_cpu_ms(self) -> float:
+        """Worker, clients and server: all the CPU per operation."""
+        return 1000 * (self.worker_cpu + self.cpu + self.server_cpu) / self.count
+
+    @property
     def p50_ms(self) -> float:
         return 1000 * statistics.median(self.latencies)
 

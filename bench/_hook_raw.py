@@ -1,6 +1,8 @@
-"""Benchmark 2's workflows, the hand-written baseline: a parent whose ``round_trip`` Update
-starts a child workflow (abandoned on parent close, like a hook) and waits for the child's
-signal back. Kept in its own small module: the sandbox re-imports it for every run."""
+"""Benchmark 2's workflows without the library: the hand-written baseline, a parent whose
+``round_trip`` Update starts a child workflow (abandoned on parent close, like a hook) and
+waits for the child's signal back; and the floor, a parent whose ``round_trip`` Update
+starts a no-op child and awaits its result (Temporal's child-workflow path alone, no signal
+back). Kept in its own small module: the sandbox re-imports it for every run."""
 
 from __future__ import annotations
 
@@ -8,9 +10,17 @@ from typing import Any
 
 from temporalio import workflow
 
-__all__ = ["RAW_QUEUE", "RawHookChild", "RawHookParent"]
+__all__ = [
+    "FLOOR_QUEUE",
+    "RAW_QUEUE",
+    "FloorHookChild",
+    "FloorHookParent",
+    "RawHookChild",
+    "RawHookParent",
+]
 
 RAW_QUEUE = "bench-hooks-raw"
+FLOOR_QUEUE = "bench-hooks-floor"
 
 
 @workflow.defn(name="BenchRawHookParent")
@@ -48,3 +58,27 @@ class RawHookChild:
         await workflow.get_external_workflow_handle(parent).signal(
             "bench_hook_done", {"id": signal_id, "data": {"n": n}}
         )
+
+
+@workflow.defn(name="BenchFloorHookParent")
+class FloorHookParent:
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+    @workflow.update
+    async def round_trip(self, n: int) -> int:
+        parent = workflow.info().workflow_id
+        return await workflow.execute_child_workflow(
+            FloorHookChild.run,
+            n,
+            id=f"{parent}-child-{str(workflow.uuid4())[:16]}",
+            task_queue=FLOOR_QUEUE,
+        )
+
+
+@workflow.defn(name="BenchFloorHookChild")
+class FloorHookChild:
+    @workflow.run
+    async def run(self, n: int) -> int:
+        return n

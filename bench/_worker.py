@@ -11,7 +11,10 @@ Variants (all on benchmark 1's models, same worker settings):
   entity cannot run without; everything else not in temporalio's default pass-through list
   (the rest of the library, OpenTelemetry) is re-imported by every sandbox that imports it;
 * ``raw``: benchmark 1's hand-written workflow (:mod:`bench._raw_entity`);
-* ``floor``: benchmark 1's floor, a workflow whose Update does nothing.
+* ``floor``: benchmark 1's floor, a workflow whose Update does nothing;
+* ``hook-floor``, ``hook-hand`` (:mod:`bench._hook_raw`, the library never imported) and
+  ``hook-ours`` (:mod:`bench._hook_ours` on ``RouterPlugin``): benchmark 2's parents and
+  children.
 
 Prints ``ready <pid>`` once the worker polls, and runs until its stdin is closed.
 """
@@ -31,7 +34,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from ._harness import WORKER_SETTINGS
 
-VARIANTS = ("ours", "hand", "raw", "floor")
+VARIANTS = ("ours", "hand", "raw", "floor", "hook-floor", "hook-hand", "hook-ours")
 #: What the entity workflow cannot do without. Its classes are created at run time in
 #: ``temporal_router.workflows._entity``, which the sandbox imports to find them, so that
 #: module must be the worker's own. ``_entity`` alone is not enough: the sandbox's
@@ -74,6 +77,43 @@ async def hand_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Wor
     )
 
 
+async def hook_hand_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
+    """Benchmark 2's floor or hand-written hook; the library is never imported here."""
+    from ._hook_raw import FloorHookChild, FloorHookParent, RawHookChild, RawHookParent
+
+    client = await Client.connect(args.target, data_converter=pydantic_data_converter)
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*RAW_PASSTHROUGH)
+    )
+    pair = (
+        [FloorHookParent, FloorHookChild]
+        if args.variant == "hook-floor"
+        else [RawHookParent, RawHookChild]
+    )
+    return Worker(
+        client,
+        task_queue=args.task_queue,
+        workflows=pair,
+        workflow_runner=runner,
+        **settings,
+    )
+
+
+async def hook_ours_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
+    """Benchmark 2's ``exec_hook`` parent and ``signal`` child on ``RouterPlugin``."""
+    from temporal_router.adapter import RouterPlugin
+
+    from ._hook_ours import OursHookChild, OursHookParent
+    from .bench_entity import build_router
+
+    router, _ = build_router()
+    plugin = RouterPlugin(
+        router, search_attributes=False, workflows=[OursHookParent, OursHookChild]
+    )
+    client = await Client.connect(args.target, plugins=[plugin])
+    return Worker(client, task_queue=args.task_queue, **settings)
+
+
 async def router_worker(args: argparse.Namespace, settings: dict[str, Any]) -> Worker:
     """The router entity on ``RouterPlugin`` (``ours``) or on a hand-configured sandbox."""
     from temporal_router.adapter import RouterPlugin
@@ -114,6 +154,10 @@ async def serve(args: argparse.Namespace) -> None:
     settings = {**WORKER_SETTINGS, "max_cached_workflows": args.max_cached}
     if args.variant in ("raw", "floor"):
         worker = await hand_worker(args, settings)
+    elif args.variant in ("hook-floor", "hook-hand"):
+        worker = await hook_hand_worker(args, settings)
+    elif args.variant == "hook-ours":
+        worker = await hook_ours_worker(args, settings)
     else:
         worker = await router_worker(args, settings)
     async with worker:

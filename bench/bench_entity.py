@@ -252,16 +252,21 @@ def spread(values: Sequence[float]) -> str:
     return f"{statistics.median(ordered):.2f} [{ordered[0]:.2f}-{ordered[-1]:.2f}]"
 
 
-def print_three_sides(title: str, reps: list[dict[str, Sample]]) -> None:
+def print_three_sides(
+    title: str,
+    reps: list[dict[str, Sample]],
+    metrics: Sequence[tuple[str, str]] = DYNAMIC,
+) -> None:
     """Per figure: each side's median (and the range over repetitions), ours / hand per
-    repetition (median [min-max]) and the overhead (ours - hand) / (hand - floor)."""
+    repetition (median [min-max]) and the overhead (ours - hand) / (hand - floor).
+    ``metrics``: (column label, :class:`Sample` attribute), benchmark 1's by default."""
     print(title)
     print(
         f"{'figure':<26} | {'floor':>8} {'hand':>8} {'ours':>8} | {'ours/hand':^19} "
         f"| {'overhead':^21}"
     )
     print("-" * 100)
-    for label, attr in DYNAMIC:
+    for label, attr in metrics:
         cols = {s: [getattr(r[s], attr) for r in reps] for s in SIDES}
         ratios = [getattr(r["ours"], attr) / getattr(r["hand"], attr) for r in reps]
         over = overheads(reps, attr)
