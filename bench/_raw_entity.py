@@ -59,6 +59,9 @@ class RawInput:
     data: dict[str, Any] | None = None
     version: int = 1
     seen: list[str] = field(default_factory=list)
+    #: Continue-as-new at this many history events (``bench_growth`` raises it to keep an
+    #: entity's history at the length it measures).
+    max_history_events: int = MAX_HISTORY_EVENTS
 
 
 @dataclass
@@ -92,6 +95,7 @@ class RawEntity:
         self._seen: dict[str, None] = dict.fromkeys(input.seen)
         self._parsed: dict[str, pydantic.BaseModel] = {}
         self._draining = False
+        self._max_history_events = input.max_history_events
 
     @workflow.run
     async def run(self, input: RawInput) -> None:
@@ -105,15 +109,15 @@ class RawEntity:
                 self._data.model_dump(mode="json"),
                 self._version,
                 list(self._seen),
+                self._max_history_events,
             )
         )
 
-    @staticmethod
-    def _history_is_long() -> bool:
+    def _history_is_long(self) -> bool:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= MAX_HISTORY_EVENTS
+            or info.get_current_history_length() >= self._max_history_events
         )
 
     @workflow.query

@@ -457,7 +457,12 @@ async def replay(server: DevServer, args: argparse.Namespace) -> ReplayResult:
         for level in levels:
             raw_id = f"{raw_queue}-{level}"
             handle = await raw_client.start_workflow(
-                RawEntity.run, RawInput(raw_id), id=raw_id, task_queue=raw_queue
+                # The bound raised, as for the router's entities here: the history must
+                # reach the measured length in one run.
+                RawEntity.run,
+                RawInput(raw_id, max_history_events=10_000),
+                id=raw_id,
+                task_queue=raw_queue,
             )
             n = 0
             while (gap := replayer_events[level] - (await handle.describe()).history_length) > 2:
