@@ -65,11 +65,14 @@ from ._admission import (
 from ._entity_io import (
     JSON_METADATA,
     Outbox,
+    Remembered,
     carried_replies,
     dispatch_request,
     entity_input,
     reactor_deliveries,
+    remembered_reply,
     remembered_within,
+    reply_json,
 )
 from ._inbox import HookInbox
 from ._limits import LIMITS, json_problem
@@ -254,8 +257,7 @@ class EntityWorkflow:
             # The next run takes this worker's bound: configuration changes apply from there.
             max_history_events=self.options.max_history_events,
         )
-        # The input must stay within LIMITS.max_carry_bytes: the remembered replies get
-        # what the rest leaves.
+        # Within LIMITS.max_carry_bytes: the remembered replies get what the rest leaves.
         budget = max(0, LIMITS.max_carry_bytes - len(to_json(carried)))
         carried.recent, carried.recent_packed = remembered_within(self._recent, budget)
         return carried
@@ -330,8 +332,7 @@ class EntityWorkflow:
 
     # -- commands --------------------------------------------------------------------------
 
-    # The argument is a DispatchRequest, taken raw (see _DISPATCH_REQUEST); the reply a
-    # DispatchReply, returned already serialized when it was (see is_pydantic_json).
+    # A DispatchRequest taken raw (see _DISPATCH_REQUEST); a DispatchReply sent as its JSON.
     @workflow.update(name=DISPATCH_UPDATE)
     async def dispatch(self, request: RawValue) -> DispatchReply:
         """Run one command through the router; commands run one at a time."""
@@ -351,12 +352,13 @@ class EntityWorkflow:
                 return await self._reply(remembered, None)
             command = parsed[1] if parsed is not None else None
             reply, serialized = await self._dispatch_locked(command_id, decoded, command)
-            self._remember(command_id, reply)
+            self._remember(command_id, reply if serialized is None else serialized)
         return await self._reply(reply, serialized)
 
-    async def _reply(self, reply: DispatchReply, serialized: bytes | None) -> DispatchReply:
-        """Send ``reply`` from this workflow task, or from the next if this one's replies
-        are already at their budget (a 1 ms timer ends the task)."""
+    async def _reply(self, reply: Remembered, serialized: bytes | None) -> DispatchReply:
+        """Send ``reply`` (or its JSON) from this workflow task, or from the next if this
+        one's replies are already at their budget (a 1 ms timer ends the task)."""
+        serialized = reply if isinstance(reply, bytes) else serialized
         size = len(serialized) if serialized is not None else len(to_json(reply))
         # The patch keeps histories from before the budget replaying as they were recorded.
         # Replies that waited wake in the same task: each checks again (one always fits).
@@ -370,7 +372,7 @@ class EntityWorkflow:
                 return cast(
                     DispatchReply, RawValue(Payload(metadata=JSON_METADATA, data=serialized))
                 )
-        return reply
+        return remembered_reply(reply)
 
     @dispatch.validator
     def validate_dispatch(self, request: RawValue) -> None:
@@ -383,7 +385,7 @@ class EntityWorkflow:
         decoded, size = admit_request(request)
         remembered = self._recent.get(command_id)
         if remembered is not None:
-            cost = size + len(to_json(remembered))
+            cost = size + len(reply_json(remembered))
             if not self._admitted.fits(cost):
                 raise refusal(busy("the entity has taken as many commands as one step carries"))
             self._admitted.spend(cost)
@@ -505,7 +507,7 @@ class EntityWorkflow:
             f"expected version {expected}, entity is at version {self._version}",
         )
 
-    def _remember(self, command_id: str, reply: DispatchReply) -> None:
+    def _remember(self, command_id: str, reply: Remembered) -> None:
         self._recent[command_id] = reply
         while len(self._recent) > self.options.remember_commands:
             self._recent.popitem(last=False)
