@@ -60,7 +60,7 @@ import math
 import statistics
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ from temporalio.client import (
     WorkflowHistory,
     WorkflowUpdateHandle,
 )
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -81,8 +82,8 @@ from temporal_router.adapter import PASSTHROUGH_MODULES, RouterClient, RouterPlu
 from temporal_router.testing import DevServer
 
 from ._harness import Row, WorkerProcess, proc_cpu_ns, record, rotate
-from ._raw_entity import RawEntity, RawInput, RawRequest
-from .bench_entity import WORKER_SETTINGS, build_router, command
+from ._raw_entity import STATE_KEY, RawEntity, RawInput, RawRequest
+from .bench_entity import WORKER_SETTINGS, build_router, command, hand_side
 
 #: Continue-as-new bound of the replay part's entities: high enough that none continues.
 REPLAY_BOUND = 10_000
@@ -157,6 +158,78 @@ def event_names(events: Sequence[Any]) -> str:
     return ", ".join(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events)
 
 
+async def stream(
+    send: Callable[[], Awaitable[Timed]], args: argparse.Namespace, label: str = ""
+) -> list[Timed]:
+    """Commands one at a time: untimed through ``args.warm`` commands and one
+    continue-as-new, then timed through ``args.cycles`` more and two commands after the
+    last. The timed commands (the first is the last warm-up command, to tell whether it
+    was a run's last)."""
+    began = time.perf_counter()
+    previous = await send()
+    sent, continued = 1, 0
+    while sent < args.warm or continued < 1:
+        t = await send()
+        sent += 1
+        continued += t.run_id != previous.run_id
+        previous = t
+    warm = sent
+    print(
+        f"continue-as-new{label}: warm-up {warm} commands, {continued} continue-as-new, "
+        f"{time.perf_counter() - began:.0f} s (untimed)"
+    )
+    began = time.perf_counter()
+    timed = [previous]
+    current, cycles, after = previous.run_id, 0, 0
+    while cycles < args.cycles or after < 2:
+        t = await send()
+        sent += 1
+        timed.append(t)
+        if t.run_id != current:
+            cycles, after = cycles + 1, 0
+        else:
+            after += 1
+        current = t.run_id
+    print(
+        f"continue-as-new{label}: {len(timed) - 1} commands timed ({warm + 1}-{sent}), "
+        f"{cycles} continue-as-new, {time.perf_counter() - began:.0f} s"
+    )
+    return timed
+
+
+async def hand_continue_as_new(server: DevServer, args: argparse.Namespace) -> CanResult:
+    """The same stream to benchmark 1's hand-written entity (continue-as-new at the same
+    bound, the client retrying while it drains): how much of the continue-as-new spike is
+    Temporal's own."""
+    ids = RunIds()
+    client = await Client.connect(
+        server.target, data_converter=pydantic_data_converter, interceptors=[ids]
+    )
+    queue = entity = f"growth-can-hand-{uuid.uuid4().hex[:6]}"
+    side = hand_side(client)
+
+    async def send() -> Timed:
+        ids.attempts = 0
+        took = await side.timed(entity)
+        return Timed(took, ids.run_id, ids.attempts)
+
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+    async with Worker(
+        client, task_queue=queue, workflows=[RawEntity], workflow_runner=runner, **WORKER_SETTINGS
+    ):
+        await client.start_workflow(
+            RawEntity.run,
+            RawInput(entity, max_history_events=args.max_history),
+            id=entity,
+            task_queue=queue,
+            search_attributes=TypedSearchAttributes([SearchAttributePair(STATE_KEY, "Todo")]),
+        )
+        timed = await stream(send, args, " (hand-written)")
+    return CanResult(classify(timed))
+
+
 async def continue_as_new(server: DevServer, args: argparse.Namespace) -> CanResult:
     router, _ = build_router()
     ids = RunIds()
@@ -182,35 +255,7 @@ async def continue_as_new(server: DevServer, args: argparse.Namespace) -> CanRes
     timed: list[Timed] = []
     async with Worker(client, task_queue=queue, **WORKER_SETTINGS):
         await routers.create(entity, initial_state="Todo", data={"title": entity})
-        began = time.perf_counter()
-        previous = await send()
-        continued = 0
-        while sent < args.warm or continued < 1:
-            t = await send()
-            continued += t.run_id != previous.run_id
-            previous = t
-        last = previous.run_id
-        warm = sent
-        print(
-            f"continue-as-new: warm-up {warm} commands, {continued} continue-as-new, "
-            f"{time.perf_counter() - began:.0f} s (untimed)"
-        )
-        began = time.perf_counter()
-        # The last warm-up command counts too if it turns out to be a run's last.
-        timed.append(previous)
-        current, cycles, after = last, 0, 0
-        while cycles < args.cycles or after < 2:
-            t = await send()
-            timed.append(t)
-            if t.run_id != current:
-                cycles, after = cycles + 1, 0
-            else:
-                after += 1
-            current = t.run_id
-        print(
-            f"continue-as-new: {len(timed) - 1} commands timed ({warm + 1}-{sent}), "
-            f"{cycles} continue-as-new, {time.perf_counter() - began:.0f} s"
-        )
+        timed = await stream(send, args)
         # What the runs looked like when they continued, from the server.
         runs = list(dict.fromkeys(t.run_id for t in timed))
         lengths = []
@@ -257,10 +302,12 @@ async def continue_as_new(server: DevServer, args: argparse.Namespace) -> CanRes
     return CanResult(classes, notes)
 
 
-def print_can_table(result: CanResult, args: argparse.Namespace) -> None:
+def print_can_table(
+    result: CanResult, args: argparse.Namespace, who: str = "RouterPlugin defaults"
+) -> None:
     steady = 1000 * statistics.median(t.latency for t in result.classes["steady"])
     print(
-        f"\ncontinue-as-new: one entity, RouterPlugin defaults (bound {args.max_history} "
+        f"\ncontinue-as-new: one entity, {who} (bound {args.max_history} "
         "events), one command at a time; latency of each command class against the steady "
         "p50 (x = class / steady p50)"
     )
@@ -283,7 +330,9 @@ def print_can_table(result: CanResult, args: argparse.Namespace) -> None:
     print()
 
 
-def can_rows(result: CanResult) -> list[Row]:
+def can_rows(result: CanResult, prefix: str = "") -> list[Row]:
+    """The summary rows of a continue-as-new stream; with ``prefix`` (the hand-written
+    entity's), reported only: the target is ours."""
     steady = 1000 * statistics.median(t.latency for t in result.classes["steady"])
     rows = []
     for name, label in (("can", "continue-as-new command"), ("first", "first command of new run")):
@@ -293,11 +342,11 @@ def can_rows(result: CanResult) -> list[Row]:
             # The target is on the class's p50; its p99 (its max, with a few dozen
             # samples) is reported: on this machine the steady stream's own p99 is
             # several times its p50.
-            checked = stat == "p50"
+            checked = stat == "p50" and not prefix
             rows.append(
                 Row(
                     "5",
-                    f"{label} {stat} vs steady p50 (ms)",
+                    f"{prefix}{label} {stat} vs steady p50 (ms)",
                     "ms",
                     steady,
                     value,
@@ -645,11 +694,13 @@ async def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     async with DevServer() as server:
         can = await continue_as_new(server, args)
+        hand = await hand_continue_as_new(server, args)
         replayed = await replay(server, args)
         mem = await memory(server, args) if args.idle > 0 else None
     print_can_table(can, args)
+    print_can_table(hand, args, "benchmark 1's hand-written entity")
     print_replay_table(replayed, args)
-    rows = [*can_rows(can), *replay_rows(replayed)]
+    rows = [*can_rows(can), *can_rows(hand, "hand-written: "), *replay_rows(replayed)]
     notes = [
         f"continue-as-new rows: baseline = the steady p50 of the same stream (RouterPlugin "
         f"defaults, one command at a time); {can.notes[0]}",
