@@ -82,6 +82,7 @@ from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
+    SHORT_REPLY_PATCH,
     SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
@@ -89,9 +90,9 @@ from ._messages import (
     HookRequest,
     HookState,
     ReactorDelivery,
-    compact_json,
     error_to_wire,
     is_pydantic_json,
+    reply_and_json,
     result_to_reply,
 )
 from ._options import EntityOptions
@@ -429,11 +430,10 @@ class EntityWorkflow:
         result = await self._run_router(command)
         if not result.ok or result.workflow is None:
             return result_to_reply(result, definition, self._version), None
-        # Serialize before committing: a value that cannot become JSON, or a reply
-        # Temporal would refuse, fails this command instead of every workflow task.
+        # Serialized before committing: what cannot be sent fails this command, not each task.
         try:
-            reply = result_to_reply(result, definition, self._version + 1)
-            serialized = compact_json(reply, inf_nan_mode="constants")
+            short_for = workflow.info().workflow_id if workflow.patched(SHORT_REPLY_PATCH) else None
+            reply, serialized = reply_and_json(result, definition, self._version + 1, short_for)
         except Exception as exc:
             failure = UnexpectedFailure(exc, f"the command's result cannot be serialized: {exc}")
             return self._failure_reply(failure), None

@@ -17,7 +17,7 @@ from pydantic_core import from_json, to_json
 from temporalio import workflow
 from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttributes
 
-from ..router import Event, Reactors, RouterFailure, WorkflowRouter
+from ..router import Event, Reactors, RouterFailure, UnexpectedFailure, WorkflowRouter
 from ._limits import LIMITS
 from ._messages import (
     REFUSED_ENCODING,
@@ -187,7 +187,8 @@ def remembered_within(
             packed = _deflate(raw)
             if len(packed) <= budget // 2:
                 break
-        entries = entries[len(entries) // 2 :]
+        # At least one less: the newest reply alone may not fit (then none is packed).
+        entries = entries[max(1, len(entries) // 2) :]
     else:
         packed = None
     budget -= len(packed or "")
@@ -216,8 +217,15 @@ def reply_json(reply: Remembered) -> bytes:
 
 
 def remembered_reply(reply: Remembered) -> DispatchReply:
-    """A remembered reply as a :class:`DispatchReply` (decoded if it was kept as JSON)."""
-    return _REPLY.validate_json(reply) if isinstance(reply, bytes) else reply
+    """A remembered reply as a :class:`DispatchReply` (decoded if it was kept as JSON; one
+    that does not decode, which only a trusted raw start could carry, is a failure)."""
+    if not isinstance(reply, bytes):
+        return reply
+    try:
+        return _REPLY.validate_json(reply)
+    except ValueError as exc:
+        failure = UnexpectedFailure(exc, f"the remembered reply does not decode: {exc}")
+        return DispatchReply(ok=False, error=error_to_wire(failure))
 
 
 def _pack_json(entries: list[tuple[str, Remembered]]) -> bytes:
@@ -254,7 +262,7 @@ def unpack_replies(packed: str | None) -> list[tuple[str, Remembered]]:
     try:
         inflater = zlib.decompressobj()
         raw = inflater.decompress(base64.b64decode(packed, validate=True), MAX_UNPACKED_BYTES)
-        if inflater.unconsumed_tail:
+        if inflater.unconsumed_tail or not inflater.eof:
             return []
         entries = from_json(raw)
     except (binascii.Error, zlib.error, ValueError):

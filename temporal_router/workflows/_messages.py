@@ -46,6 +46,7 @@ __all__ = [
     "REPLY_TO_MEMO",
     "SHARED_QUERY",
     "SHARED_SIGNAL",
+    "SHORT_REPLY_PATCH",
     "SNAPSHOT_QUERY",
     "STOP_HOOK_ACTIVITY",
     "CreateSpec",
@@ -67,6 +68,7 @@ __all__ = [
     "complete_reply",
     "error_to_wire",
     "is_pydantic_json",
+    "reply_and_json",
     "reply_to_result",
     "result_to_reply",
     "wire_to_error",
@@ -234,9 +236,10 @@ class EntityInput:
     #: The continue-as-new bound this run uses, fixed when the run starts so that replaying
     #: it never depends on the worker's current configuration (None: the worker's setting).
     max_history_events: int | None = None
-    #: More remembered replies (older than ``recent``), packed: the JSON of a list of
-    #: :class:`RememberedReply`, zlib-compressed, in base64. Replies repeat their snapshot's
-    #: shape, so packed they take a tenth of the room (see ``_entity_io.pack_replies``).
+    #: More remembered replies (newer than ``recent``), packed: the JSON of a list of
+    #: ``[command_id, reply_json]`` pairs, zlib-compressed, in base64. Replies repeat their
+    #: snapshot's shape, so packed they take a fraction of the room
+    #: (see ``_entity_io.pack_replies``).
     recent_packed: str | None = None
 
 
@@ -358,15 +361,25 @@ def wire_to_error(wire: WireError, definition: WorkflowDefinition) -> PipelineEr
 
 
 def result_to_reply(
-    result: DispatchResult, definition: WorkflowDefinition, version: int
+    result: DispatchResult,
+    definition: WorkflowDefinition,
+    version: int,
+    *,
+    short_for: str | None = None,
 ) -> DispatchReply:
-    """The reply for ``result``; ``version`` is the entity's version after the dispatch."""
+    """The reply for ``result``; ``version`` is the entity's version after the dispatch.
+
+    With ``short_for`` (the entity's workflow id), the snapshot leaves out what the sender
+    knows and :func:`complete_reply` puts back: its ``id`` when it is that workflow id, and a
+    ``model_version`` of 1.
+    """
     if result.ok and result.workflow is not None:
         snapshot = dict(definition.serialize(result.workflow, version=version))
-        # What the sender knows is left out of the reply (see complete_reply).
-        del snapshot["id"]
-        if snapshot["model_version"] == 1:
-            del snapshot["model_version"]
+        if short_for is not None:
+            if snapshot["id"] == short_for:
+                del snapshot["id"]
+            if snapshot["model_version"] == 1:
+                del snapshot["model_version"]
         return DispatchReply(
             ok=True,
             snapshot=snapshot,
@@ -374,6 +387,21 @@ def result_to_reply(
         )
     assert result.error is not None
     return DispatchReply(ok=False, error=error_to_wire(result.error))
+
+
+#: Replies in their short form, sent as :func:`compact_json`; histories from before it
+#: replay with the full form (reply sizes decide the reply budget's timers).
+SHORT_REPLY_PATCH = "temporal-router-short-replies"
+
+
+def reply_and_json(
+    result: DispatchResult, definition: WorkflowDefinition, version: int, short_for: str | None
+) -> tuple[DispatchReply, bytes]:
+    """The reply for a successful ``result`` (see :func:`result_to_reply`) and its JSON:
+    short and compact with ``short_for``, else in full. Raises what serializing raises."""
+    reply = result_to_reply(result, definition, version, short_for=short_for)
+    serialize = to_json if short_for is None else compact_json
+    return reply, serialize(reply, inf_nan_mode="constants")
 
 
 def compact_json(message: Any, **options: Any) -> bytes:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import random
+import signal
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from pydantic_core import to_json
 
+from temporal_router.router import DispatchResult
 from temporal_router.workflows import LIMITS, DispatchReply
 from temporal_router.workflows._entity_io import (
     MAX_UNPACKED_BYTES,
@@ -20,7 +25,13 @@ from temporal_router.workflows._entity_io import (
     reply_json,
     unpack_replies,
 )
-from temporal_router.workflows._messages import EntityInput
+from temporal_router.workflows._messages import (
+    EntityInput,
+    complete_reply,
+    reply_and_json,
+    result_to_reply,
+)
+from tests.router._models import make_task_definition
 
 
 def _reply(n: int) -> DispatchReply:
@@ -120,3 +131,64 @@ def test_what_is_packed_always_unpacks_however_well_it_compresses() -> None:
     assert [r.command_id for r in unpacked] == list(recent)[
         -len(replies) - len(unpacked) : -len(replies)
     ]
+
+
+def test_a_reply_too_large_to_carry_leaves_its_id_known_and_the_carry_ends() -> None:
+    # High-entropy data does not compress: the newest reply alone is over half the budget.
+    noise = random.Random(7).randbytes(300_000).hex()
+    recent: OrderedDict[str, Remembered] = OrderedDict(
+        [("old", reply_json(_reply(1))), ("big", DispatchReply(ok=True, snapshot={"b": noise}))]
+    )
+    for budget in (400_000, 1_000, 0):
+        with _deadline(5):
+            unpacked, packed = remembered_within(recent, budget)
+        assert packed is None
+        assert [r.command_id for r in unpacked] == (["old", "big"] if budget else [])
+        assert all(r.reply.error is not None for r in unpacked)
+
+
+def test_a_truncated_or_undecodable_pack_is_nothing_and_a_bad_reply_a_failure() -> None:
+    packed = pack_replies(list(_recent(10).items()))
+    whole = zlib.decompress(base64.b64decode(packed))
+    truncated = base64.b64encode(zlib.compress(whole)[:-4]).decode()
+    assert unpack_replies(packed) != []
+    assert unpack_replies(truncated) == []
+    broken = remembered_reply(b'{"ok": "not a bool"}')
+    assert not broken.ok
+    assert broken.error is not None
+    assert broken.error.category == "unexpected"
+
+
+@contextlib.contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging (SIGALRM: Linux, the main thread)."""
+
+    def expired(*_: object) -> None:
+        raise TimeoutError(f"did not finish within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_short_reply_leaves_out_only_what_the_sender_puts_back() -> None:
+    for model_version in (1, 2):
+        definition = make_task_definition(model_version=model_version)
+        created = definition.create_workflow("t-1", initial_state="Todo", data={"title": "x"})
+        result = DispatchResult.success(created, [])
+        full = result_to_reply(result, definition, 3)
+        assert full.snapshot == dict(definition.serialize(created, version=3))
+        short, raw = reply_and_json(result, definition, 3, "t-1")
+        assert "id" not in raw.decode()
+        assert ("model_version" in raw.decode()) == (model_version != 1)
+        assert b"null" not in raw  # the reply's unset error is left out
+        assert complete_reply(short, "t-1") == full
+        # A snapshot whose id is not the workflow's keeps it (a raw start from a snapshot).
+        other, _ = reply_and_json(result, definition, 3, "another-workflow")
+        assert other.snapshot is not None
+        assert other.snapshot["id"] == "t-1"
+        assert reply_and_json(result, definition, 3, None)[1] == to_json(full)
