@@ -103,10 +103,21 @@ def test_the_demo_exports_over_otlp_and_still_draws_the_trace(
     assert "RunWorkflow:ChargeCard" in spans
 
 
+SKIP_PHOENIX = "TEMPORAL_ROUTER_SKIP_PHOENIX"
+
+
 @pytest.fixture(scope="module")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
     """``phoenix serve`` from ``.venv-phoenix`` (``scripts/phoenix.sh`` creates it on first
-    use), on free ports of 127.0.0.1 with a temporary working directory."""
+    use), on free ports of 127.0.0.1 with a temporary working directory.
+
+    ``TEMPORAL_ROUTER_SKIP_PHOENIX=1`` skips the tests that use it, saying so (for a machine
+    that should not download Phoenix: about 860 MB installed); CI runs them."""
+    if os.environ.get(SKIP_PHOENIX, "") not in ("", "0"):
+        pytest.skip(
+            f"{SKIP_PHOENIX} is set: not exporting the demo to Arize Phoenix "
+            "(unset it to install Phoenix into .venv-phoenix and run this test)"
+        )
     with run_phoenix(install_phoenix(), tmp_path_factory.mktemp("phoenix")) as server:
         yield server
 
@@ -114,9 +125,10 @@ def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
 def test_the_demo_exports_to_arize_phoenix_which_serves_the_spans_back(
     tmp_path: Path, phoenix: Phoenix
 ) -> None:
-    """The demo exports over OTLP/HTTP to Arize Phoenix (``arize-phoenix`` from PyPI, in its own
-    ``.venv-phoenix``: the first run installs it, see ``scripts/phoenix.sh``), and Phoenix's
-    REST API serves back every span the demo also wrote to its local file, with the same
+    """The demo exports over OTLP/HTTP to Arize Phoenix (``arize-phoenix`` from PyPI, in its
+    own ``.venv-phoenix``: the first run installs it, about 1.5 min here, see
+    ``scripts/phoenix.sh``; skipped, saying so, when ``TEMPORAL_ROUTER_SKIP_PHOENIX=1``), and
+    Phoenix's REST API serves back every span the demo also wrote to its local file, with the same
     trace, span and parent ids: each order's ``dispatch <Command>`` spans under the client's
     ``StartWorkflowUpdate:dispatch`` span, and the payment hook's workflow run."""
     project = f"orders-demo-{uuid.uuid4().hex[:8]}"
