@@ -225,7 +225,7 @@ class RouterClient(HookClient):
         with self._call():
             handle = await self.client.start_workflow(
                 self.workflow_type,
-                EntityInput(self.definition.name, create=spec),
+                EntityInput(self.definition.name, create=spec, short_replies=True),
                 id=id,
                 task_queue=self.task_queue,
                 search_attributes=start_search_attributes(self.definition.name, spec.initial_state),
@@ -352,7 +352,7 @@ class RouterClient(HookClient):
             )
             start = WithStartWorkflowOperation(
                 self.workflow_type,
-                EntityInput(self.definition.name, create=spec),
+                EntityInput(self.definition.name, create=spec, short_replies=True),
                 id=id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

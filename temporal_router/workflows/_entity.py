@@ -82,7 +82,6 @@ from ._messages import (
     HOOK_REQUEST_SIGNAL,
     HOOK_REQUEST_UPDATE,
     HOOK_SIGNAL,
-    SHORT_REPLY_PATCH,
     SNAPSHOT_QUERY,
     DispatchReply,
     DispatchRequest,
@@ -131,8 +130,9 @@ class EntityWorkflow:
         else:
             self._creating = not carried_in(raw)
         if self._creating:
-            input = EntityInput(input.definition, create=input.create)
+            input = EntityInput(input.definition, input.create, short_replies=input.short_replies)
         self._creation_decided = not self._creating
+        self._short_for = info.workflow_id if input.short_replies else None
         self._creation_error: ApplicationError | None = None
         self._lock = asyncio.Lock()
         # Carried state within its bounds (a raw start may carry any, without a key ring).
@@ -154,8 +154,7 @@ class EntityWorkflow:
         self._reply_estimate = 0
         # Carried across continue-as-new; the hook primitives reach it as HookHost.hook_inbox.
         self._inbox = HookInbox(input.hook_state.inbox)
-        # A load failure fails the run from ``run``: raised here, in ``__init__``, it would
-        # leave the SDK's never-started run coroutine to warn "never awaited".
+        # Raised from ``run``: from here, the never-started run would warn "never awaited".
         self._load_error: ApplicationError | None = None
         try:
             self._workflow, self._version = self._load(input)
@@ -257,6 +256,7 @@ class EntityWorkflow:
             run_number=self._run_number + 1,
             # The next run takes this worker's bound: configuration changes apply from there.
             max_history_events=self.options.max_history_events,
+            short_replies=True,
         )
         # Within LIMITS.max_carry_bytes: the remembered replies get what the rest leaves.
         budget = max(0, LIMITS.max_carry_bytes - len(to_json(carried)))
@@ -344,8 +344,7 @@ class EntityWorkflow:
             return await self._reply(remembered, None)
         parsed = self._parsed.pop(command_id, None)
         decoded = parsed[0] if parsed is not None else dispatch_request(request)
-        # A hook's command while the lock holder waits for a hook would deadlock behind the
-        # lock; it runs now instead, serialised with other hooks' commands.
+        # A hook's command while the lock holder awaits a hook runs now (else: deadlock).
         reentrant = decoded.via_hook is not None and self._hook_waits > 0
         async with self._hook_lock if reentrant else self._lock:
             remembered = self._recent.get(command_id)
@@ -432,8 +431,9 @@ class EntityWorkflow:
             return result_to_reply(result, definition, self._version), None
         # Serialized before committing: what cannot be sent fails this command, not each task.
         try:
-            short_for = workflow.info().workflow_id if workflow.patched(SHORT_REPLY_PATCH) else None
-            reply, serialized = reply_and_json(result, definition, self._version + 1, short_for)
+            reply, serialized = reply_and_json(
+                result, definition, self._version + 1, self._short_for
+            )
         except Exception as exc:
             failure = UnexpectedFailure(exc, f"the command's result cannot be serialized: {exc}")
             return self._failure_reply(failure), None

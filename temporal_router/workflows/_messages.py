@@ -46,7 +46,6 @@ __all__ = [
     "REPLY_TO_MEMO",
     "SHARED_QUERY",
     "SHARED_SIGNAL",
-    "SHORT_REPLY_PATCH",
     "SNAPSHOT_QUERY",
     "STOP_HOOK_ACTIVITY",
     "CreateSpec",
@@ -241,6 +240,10 @@ class EntityInput:
     #: snapshot's shape, so packed they take a fraction of the room
     #: (see ``_entity_io.pack_replies``).
     recent_packed: str | None = None
+    #: Reply in the short form (see :func:`result_to_reply`): set by this version's clients
+    #: and carried over continue-as-new. Runs recorded before it reply in full, as they did
+    #: (a reply's size decides the reply budget's timers), without a patch marker per run.
+    short_replies: bool = False
 
 
 @dataclass
@@ -275,8 +278,9 @@ class WireError:
 class DispatchReply:
     """The result of the ``dispatch`` update.
 
-    On the wire, ``snapshot`` leaves out what the sender knows: the entity's ``id``, and
-    ``model_version`` when it is 1 (the default). ``RouterClient``, ``dispatch_to_host`` and
+    On the wire (for entities created by this version, ``EntityInput.short_replies``),
+    ``snapshot`` leaves out what the sender knows: the entity's ``id``, and ``model_version``
+    when it is 1 (the default). ``RouterClient``, ``dispatch_to_host`` and
     the reactor's delivery put them back (:func:`complete_reply`); a plain Temporal client
     reading the Update's result sees the short form.
     """
@@ -387,11 +391,6 @@ def result_to_reply(
         )
     assert result.error is not None
     return DispatchReply(ok=False, error=error_to_wire(result.error))
-
-
-#: Replies in their short form, sent as :func:`compact_json`; histories from before it
-#: replay with the full form (reply sizes decide the reply budget's timers).
-SHORT_REPLY_PATCH = "temporal-router-short-replies"
 
 
 def reply_and_json(

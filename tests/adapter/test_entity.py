@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from temporal_router import DispatchResult, ValidationError
 from temporal_router.adapter import RouterClient, RouterPlugin
 from temporal_router.testing import DevServer
-from temporal_router.workflows._messages import EntityInput
+from temporal_router.workflows._messages import CreateSpec, EntityInput
 
 from ._routers import (
     TASK,
@@ -340,3 +340,42 @@ async def test_created_at_is_the_same_when_a_worker_without_the_entity_in_cache_
         assert result.workflow is not None
         assert result.workflow.created_at == created.created_at
         assert result.workflow.updated_at > created.created_at
+
+
+async def test_replies_are_short_for_entities_this_version_creates_and_full_otherwise(
+    temporal_dev_server: DevServer, task_queue: str
+) -> None:
+    """The reply's short form (no ``id``, no ``model_version`` of 1) is decided by the run's
+    input, so a run recorded before it replays with the replies it sent; the client restores
+    both forms to the same result."""
+    router = build_task_router()
+    async with hosted(temporal_dev_server.target, task_queue, router) as client:
+        tasks = RouterClient(client, router, task_queue=task_queue)
+        short, full = f"{task_queue}-short", f"{task_queue}-full"
+        await tasks.create(short, initial_state="Todo", data={"title": "t"})
+        # As a client before short replies started it: no short_replies in the input.
+        await client.start_workflow(
+            tasks.workflow_type,
+            EntityInput(TASK.name, create=CreateSpec("Todo", {"title": "t"})),
+            id=full,
+            task_queue=task_queue,
+        )
+        results = {}
+        for entity in (short, full):
+            results[entity] = await tasks.dispatch(
+                entity, {"type": "Start", "payload": {"assignee": "ada"}}
+            )
+            assert results[entity].ok, results[entity].error
+        for entity, has_id in ((short, False), (full, True)):
+            history = await client.get_workflow_handle(entity).fetch_history()
+            replies = [
+                e.workflow_execution_update_completed_event_attributes.outcome.success
+                for e in history.events
+                if e.HasField("workflow_execution_update_completed_event_attributes")
+            ]
+            assert len(replies) == 1
+            data = replies[0].payloads[0].data
+            assert (b'"id":' in data, b'"model_version"' in data) == (has_id, has_id), data
+            workflow = results[entity].workflow
+            assert workflow is not None
+            assert (workflow.id, workflow.state) == (entity, "Doing")
