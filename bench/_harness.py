@@ -33,15 +33,18 @@ __all__ = [
     "WorkerProcess",
     "concurrent",
     "median_ratio",
+    "meets",
     "pin_threads",
     "print_pair_table",
     "proc_cpu_ns",
     "proc_cpu_seconds",
     "proc_rss_bytes",
+    "ratio_row",
     "record",
     "rotate",
     "sequential",
     "server_idle",
+    "side_median",
     "stop_child",
 ]
 
@@ -360,6 +363,45 @@ def rotate(items: Sequence[Any], rep: int) -> list[Any]:
 
 
 # -- tables ------------------------------------------------------------------------------------
+
+
+def side_median(reps: Sequence[dict[str, Sample]], side: str, attr: str) -> float:
+    """The median over the repetitions of one side's figure."""
+    return float(statistics.median(getattr(r[side], attr) for r in reps))
+
+
+def meets(ratio: float, target: str) -> bool | None:
+    """Whether ``ratio`` meets ``target`` (``">= 0.97"``, ``"<= 1.05"``); None for ``"-"``
+    or ``"report"`` (no target)."""
+    if not target.startswith(("<=", ">=")):
+        return None
+    limit = float(target.split()[-1])
+    return ratio >= limit if target.startswith(">=") else ratio <= limit
+
+
+def ratio_row(
+    row: str,
+    what: str,
+    unit: str,
+    reps: Sequence[dict[str, Sample]],
+    attr: str,
+    target: str,
+    sides: tuple[str, str] = ("hand", "ours"),
+) -> Row:
+    """A summary row of a three-sided benchmark: each side's median and the median over the
+    repetitions of ours / hand."""
+    base, ours = sides
+    ratio = float(statistics.median(getattr(r[ours], attr) / getattr(r[base], attr) for r in reps))
+    return Row(
+        row,
+        what,
+        unit,
+        side_median(reps, base, attr),
+        side_median(reps, ours, attr),
+        ratio,
+        target,
+        meets(ratio, target),
+    )
 
 
 def median_ratio(pairs: Sequence[tuple[Any, Any]], attr: str) -> tuple[float, float, float]:

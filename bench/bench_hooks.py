@@ -39,10 +39,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-import statistics
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -57,14 +55,17 @@ from ._harness import (
     Side,
     WorkerProcess,
     concurrent,
+    meets,
     pin_threads,
+    ratio_row,
     record,
     rotate,
     sequential,
+    side_median,
 )
 from ._hook_ours import OURS_QUEUE, OursHookChild, OursHookParent
 from ._hook_raw import FLOOR_QUEUE, RAW_QUEUE, FloorHookParent, RawHookParent
-from .bench_entity import SIDES, build_router, overheads, print_three_sides
+from .bench_entity import SIDES, build_router, overhead_row, print_three_sides
 
 #: (column, Sample attribute)
 HOOK_METRICS = (
@@ -140,17 +141,6 @@ async def measure(
     return {"1 client": seq, f"{args.clients} clients": conc}
 
 
-def _median(reps: Sequence[dict[str, Sample]], who: str, attr: str) -> float:
-    return float(statistics.median(getattr(r[who], attr) for r in reps))
-
-
-def _ratio(reps: Sequence[dict[str, Sample]], attr: str) -> float:
-    """Median over the repetitions of ours / hand."""
-    return float(
-        statistics.median(getattr(r["ours"], attr) / getattr(r["hand"], attr) for r in reps)
-    )
-
-
 def print_hotmesh(scenarios: Scenarios, clients: int) -> None:
     print(
         "external anchor: HotMesh 0.26.2 on Postgres 15, measured on this kind of machine "
@@ -164,20 +154,20 @@ def print_hotmesh(scenarios: Scenarios, clients: int) -> None:
         reps = scenarios[ours_name]
         shown = scenario if ours_name == scenario else f"{scenario} (ours: {ours_name})"
         for attr, label in (("p50_ms", "p50 ms"), ("throughput", "hooks/s")):
-            lines.append((f"{shown}: {label}", anchor[attr], _median(reps, "ours", attr)))
+            lines.append((f"{shown}: {label}", anchor[attr], side_median(reps, "ours", attr)))
     for scenario, reps in scenarios.items():
         for attr, label in (
             ("worker_client_cpu_ms", "worker+client cpu ms/hook"),
             ("server_cpu_ms", "server cpu ms/hook"),
         ):
             lines.append(
-                (f"{scenario}: {label}", HOTMESH_CPU_MS[attr], _median(reps, "ours", attr))
+                (f"{scenario}: {label}", HOTMESH_CPU_MS[attr], side_median(reps, "ours", attr))
             )
         lines.append(
             (
                 f"{scenario}: all cpu ms/hook",
                 HOTMESH_ALL_CPU_MS,
-                _median(reps, "ours", "all_cpu_ms"),
+                side_median(reps, "ours", "all_cpu_ms"),
             )
         )
     for label, anchor_value, ours in lines:
@@ -192,65 +182,32 @@ def print_hotmesh(scenarios: Scenarios, clients: int) -> None:
 
 def summary_rows(scenarios: Scenarios, clients: int) -> list[Row]:
     many_name = f"{clients} clients"
-    rows: list[Row] = []
-
-    def verdict(ratio: float, target: str) -> bool | None:
-        if target == "-":
-            return None
-        limit = float(target.split()[-1])
-        return ratio >= limit if ">=" in target else ratio <= limit
-
-    for scenario, reps in scenarios.items():
-        ratio = _ratio(reps, "worker_client_cpu_ms")
-        rows.append(
-            Row(
-                "2",
-                f"hook {scenario}: worker+client CPU ms/hook",
-                "ms",
-                _median(reps, "hand", "worker_client_cpu_ms"),
-                _median(reps, "ours", "worker_client_cpu_ms"),
-                ratio,
-                "<= 1.10",
-                verdict(ratio, "<= 1.10"),
-            )
+    rows = [
+        ratio_row(
+            "2",
+            f"hook {scenario}: worker+client CPU ms/hook",
+            "ms",
+            reps,
+            "worker_client_cpu_ms",
+            "<= 1.10",
         )
+        for scenario, reps in scenarios.items()
+    ]
     for scenario, reps in scenarios.items():
-        over = overheads(reps, "worker_client_cpu_ms")
-        if over:
-            rows.append(
-                Row(
-                    "2",
-                    f"hook {scenario}: overhead (ours-hand)/(hand-floor)",
-                    "ms",
-                    statistics.median(
-                        r["hand"].worker_client_cpu_ms - r["floor"].worker_client_cpu_ms
-                        for r in reps
-                    ),
-                    statistics.median(
-                        r["ours"].worker_client_cpu_ms - r["hand"].worker_client_cpu_ms
-                        for r in reps
-                    ),
-                    statistics.median(over),
-                    "-",
-                    None,
-                )
-            )
-    for scenario, reps in scenarios.items():
-        ratio = _ratio(reps, "p50_ms")
-        rows.append(
-            Row(
-                "2",
-                f"hook {scenario}: p50 ms",
-                "ms",
-                _median(reps, "hand", "p50_ms"),
-                _median(reps, "ours", "p50_ms"),
-                ratio,
-                "-",
-                None,
-            )
+        over = overhead_row(
+            "2",
+            f"hook {scenario}: overhead (ours-hand)/(hand-floor)",
+            reps,
+            "worker_client_cpu_ms",
+            "-",
         )
+        rows += [over] if over is not None else []
+    rows += [
+        ratio_row("2", f"hook {scenario}: p50 ms", "ms", reps, "p50_ms", "-")
+        for scenario, reps in scenarios.items()
+    ]
     many = scenarios[many_name]
-    ours_rate = _median(many, "ours", "throughput")
+    ours_rate = side_median(many, "ours", "throughput")
     anchor_rate = HOTMESH["10 clients"]["throughput"]
     rows.append(
         Row(
@@ -261,11 +218,11 @@ def summary_rows(scenarios: Scenarios, clients: int) -> list[Row]:
             ours_rate,
             ours_rate / anchor_rate,
             ">= 3.00",
-            verdict(ours_rate / anchor_rate, ">= 3.00"),
+            meets(ours_rate / anchor_rate, ">= 3.00"),
         )
     )
     for scenario, reps in scenarios.items():
-        ours_cpu = _median(reps, "ours", "all_cpu_ms")
+        ours_cpu = side_median(reps, "ours", "all_cpu_ms")
         rows.append(
             Row(
                 "2",
@@ -275,12 +232,12 @@ def summary_rows(scenarios: Scenarios, clients: int) -> list[Row]:
                 ours_cpu,
                 ours_cpu / HOTMESH_ALL_CPU_MS,
                 "<= 0.50",
-                verdict(ours_cpu / HOTMESH_ALL_CPU_MS, "<= 0.50"),
+                meets(ours_cpu / HOTMESH_ALL_CPU_MS, "<= 0.50"),
             )
         )
     for scenario, anchor in HOTMESH.items():
         ours_name = scenario if scenario in scenarios else many_name
-        ours_p50 = _median(scenarios[ours_name], "ours", "p50_ms")
+        ours_p50 = side_median(scenarios[ours_name], "ours", "p50_ms")
         rows.append(
             Row(
                 "2",

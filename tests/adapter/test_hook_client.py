@@ -99,15 +99,20 @@ async def test_answering_or_hooking_a_missing_workflow_names_it(plain: tuple[Cli
         await hooks.hook("nobody-here", task_queue=queue, workflow_name="Goodbye")
 
 
+async def _sealed_client(server: DevServer) -> Client:
+    """A client whose workers seal internal messages (a key ring of their own)."""
+    sealed = RouterPlugin(
+        workflows=PLAIN, trust=TrustPolicy(internal_keys=KeyRing("k1", KeyRing.generate()))
+    )
+    return await Client.connect(server.target, plugins=[sealed])
+
+
 async def test_workers_that_seal_internal_messages_drop_a_clients_answer(
     temporal_dev_server: DevServer,
 ) -> None:
     """As HookClient.signal says: the answer lands in history but the workflow never sees
     it, so its wait times out; the documented way in is an allow-listed hook."""
-    sealed = RouterPlugin(
-        workflows=PLAIN, trust=TrustPolicy(internal_keys=KeyRing("k1", KeyRing.generate()))
-    )
-    client = await Client.connect(temporal_dev_server.target, plugins=[sealed])
+    client = await _sealed_client(temporal_dev_server)
     queue = unique_task_queue()
     async with Worker(client, task_queue=queue):
         handle = await client.start_workflow(
@@ -172,10 +177,7 @@ async def test_a_workflow_shares_a_state_with_its_hooks_without_a_router(
 async def test_with_sealed_messages_hooks_still_share_and_clients_cannot(
     temporal_dev_server: DevServer,
 ) -> None:
-    sealed = RouterPlugin(
-        workflows=PLAIN, trust=TrustPolicy(internal_keys=KeyRing("k1", KeyRing.generate()))
-    )
-    client = await Client.connect(temporal_dev_server.target, plugins=[sealed])
+    client = await _sealed_client(temporal_dev_server)
     queue = unique_task_queue()
     async with Worker(client, task_queue=queue):
         counter = await client.start_workflow(
